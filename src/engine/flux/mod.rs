@@ -1,0 +1,9 @@
+//! Boltzmann-machine RNNs (SCIENCE.md Part A): networks and ensembles, the exact stationary
+//! distribution and information flux, the correlation proxy C, sampled estimators and the
+//! cyclic attractors of the deterministic limit.
+
+pub mod correlation;
+pub mod ensemble;
+pub mod gauss_hermite;
+pub mod network;
+pub mod stats;

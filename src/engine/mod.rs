@@ -1,0 +1,6 @@
+//! Pure, deterministic mathematics: no tokio, sqlx or axum. Everything here is driven by explicit
+//! seeds and reports progress / checks for cancellation through [`control::Control`].
+
+pub mod control;
+pub mod flux;
+pub mod rng;
