@@ -1,1 +1,15 @@
+//! fluxlab: an HTTP job server for information-flux and spiking-network experiments.
+//! See `DESIGN.md` for the layering: `engine` (pure maths), `jobs` (spec → engine → result),
+//! `store` (SQL), `runner` (tokio ↔ rayon), `api` (HTTP).
 
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod engine;
+pub mod jobs;
+pub mod observe;
+pub mod runner;
+pub mod store;
+
+pub use app::{serve, shutdown_signal};
+pub use config::ServeConfig;

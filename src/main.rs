@@ -1,1 +1,40 @@
-fn main() {}
+//! The `fluxlab` command: `serve` runs the server, `openapi` prints the API document.
+
+use clap::{Parser, Subcommand};
+use utoipa::OpenApi;
+
+#[derive(Parser)]
+#[command(name = "fluxlab", version, about = "Job server for information-flux and spiking-network experiments")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server and its workers.
+    Serve(fluxlab::ServeConfig),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", fluxlab::api::ApiDoc::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Serve(config) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+                )
+                .init();
+            let listener = tokio::net::TcpListener::bind(&config.bind).await?;
+            fluxlab::serve(config, listener, fluxlab::shutdown_signal()).await
+        }
+    }
+}

@@ -1,0 +1,27 @@
+# Multi-stage build: compile in the Rust image, run as a non-root user with SQLite on /data.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+COPY benches ./benches
+RUN cargo build --release --locked --bin fluxlab
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data fluxlab \
+    && mkdir -p /data && chown fluxlab /data
+COPY --from=build /src/target/release/fluxlab /usr/local/bin/fluxlab
+USER fluxlab
+WORKDIR /data
+VOLUME ["/data"]
+ENV FLUXLAB_BIND=0.0.0.0:8080 \
+    FLUXLAB_DATABASE=sqlite:///data/fluxlab.db \
+    RUST_LOG=info
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["fluxlab"]
+CMD ["serve"]

@@ -1,0 +1,75 @@
+//! `GET /v1/jobs/{id}/events`: Server-Sent Events — a `snapshot` first, then `progress`,
+//! `metrics` and `status` as they happen, and a final `done` with the job view.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::error::ApiResult;
+use super::jobs::load;
+use super::views::JobView;
+use super::AppState;
+
+/// How often the stream re-reads the job as a fallback for events it cannot hear.
+const POLL: Duration = Duration::from_secs(2);
+
+fn event(name: &str, data: &impl serde::Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event(name))
+}
+
+/// Live events of one job.
+#[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs",
+    responses((status = 200, description = "text/event-stream: snapshot, progress, metrics, status, done"),
+              (status = 404, body = super::error::Problem)))]
+pub async fn events(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let mut live = state.hub.subscribe(&id);
+    let row = load(&state, &id).await?;
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    tokio::spawn(async move {
+        let snapshot = JobView::from(&row);
+        if tx.send(Ok(event("snapshot", &snapshot))).await.is_err() {
+            return;
+        }
+        if row.status().is_terminal() {
+            let _ = tx.send(Ok(event("done", &snapshot))).await;
+            return;
+        }
+        let mut poll = tokio::time::interval(POLL);
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return,
+                _ = tx.closed() => return,
+                received = live.recv() => match received {
+                    Ok(ev) if ev.name == "done" => break,
+                    Ok(ev) => {
+                        if tx.send(Ok(event(ev.name, &ev.data))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                },
+                _ = poll.tick() => {
+                    if let Ok(row) = load(&state, &id).await
+                        && row.status().is_terminal()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Ok(row) = load(&state, &id).await {
+            let _ = tx.send(Ok(event("done", &JobView::from(&row)))).await;
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,347 @@
+//! Handlers of `/v1/jobs`: submit (with `?wait=`), list, get, cancel, resume, delete, result,
+//! metrics and checkpoints.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{parse_json, parse_query, ApiError, ApiResult, Problem};
+use super::views::*;
+use super::AppState;
+use crate::jobs::{self, FieldError};
+use crate::store::{JobFilter, JobRow, NewJob, Status};
+
+/// Longest `?wait=` in seconds.
+pub const MAX_WAIT_SECS: f64 = 60.0;
+/// Largest page of the job list.
+pub const MAX_PAGE: i64 = 500;
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_ATTEMPTS_LIMIT: i64 = 10;
+pub const PRIORITY_RANGE: i64 = 1000;
+
+/// The owner of jobs until authentication arrives (API.md § Auth).
+pub const ANONYMOUS: &str = "anonymous";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitQuery {
+    wait: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    kind: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub(crate) async fn load(state: &AppState, id: &str) -> ApiResult<JobRow> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(ApiError::not_found(format!("no job with id `{id}`")));
+    }
+    state
+        .store
+        .get_job(id)
+        .await?
+        .filter(|j| j.owner == ANONYMOUS)
+        .ok_or_else(|| ApiError::not_found(format!("no job with id `{id}`")))
+}
+
+fn created(view: JobView, status: StatusCode) -> Response {
+    let location = format!("/v1/jobs/{}", view.id);
+    (status, [(header::LOCATION, location)], Json(view)).into_response()
+}
+
+fn check_submit(req: &SubmitRequest) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(name) = &req.name
+        && name.chars().count() > MAX_NAME_CHARS
+    {
+        errors.push(FieldError::new("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+    }
+    if let Some(p) = req.priority
+        && p.abs() > PRIORITY_RANGE
+    {
+        errors.push(FieldError::new("priority", format!("must be between -{PRIORITY_RANGE} and {PRIORITY_RANGE}, got {p}")));
+    }
+    if let Some(m) = req.max_attempts
+        && !(1..=MAX_ATTEMPTS_LIMIT).contains(&m)
+    {
+        errors.push(FieldError::new("max_attempts", format!("must be between 1 and {MAX_ATTEMPTS_LIMIT}, got {m}")));
+    }
+    errors
+}
+
+/// Submit a job.
+#[utoipa::path(post, path = "/v1/jobs", tag = "jobs",
+    params(("wait" = Option<f64>, Query, description = "seconds (≤ 60) to wait for the job to finish")),
+    request_body = SubmitRequest,
+    responses(
+        (status = 201, description = "queued", body = JobView),
+        (status = 200, description = "finished within `wait` (with `result`)", body = JobView),
+        (status = 202, description = "still running after `wait`", body = JobView),
+        (status = 400, description = "malformed JSON", body = Problem),
+        (status = 413, description = "body too large", body = Problem),
+        (status = 422, description = "invalid spec", body = Problem)))]
+pub async fn submit(State(state): State<AppState>, RawQuery(query): RawQuery, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(state.max_body_bytes)
+        } else {
+            ApiError::bad_request(rejection.body_text())
+        }
+    })?;
+    let WaitQuery { wait } = parse_query(query.as_deref())?;
+    if let Some(w) = wait
+        && !(0.0..=MAX_WAIT_SECS).contains(&w)
+    {
+        return Err(ApiError::validation(vec![FieldError::new("wait", format!("must be between 0 and {MAX_WAIT_SECS} seconds, got {w}"))]));
+    }
+    let req: SubmitRequest = parse_json(&body)?;
+    let errors = check_submit(&req);
+    let spec = jobs::validate(req.kind, req.spec, &state.limits);
+    let spec = match (spec, errors.is_empty()) {
+        (Ok(spec), true) => spec,
+        (Ok(_), false) => return Err(ApiError::validation(errors)),
+        (Err(mut spec_errors), _) => {
+            spec_errors.extend(errors);
+            return Err(ApiError::validation(spec_errors));
+        }
+    };
+    let row = state
+        .store
+        .insert_job(&NewJob {
+            id: uuid::Uuid::now_v7().to_string(),
+            owner: ANONYMOUS.to_string(),
+            kind: req.kind.as_str().to_string(),
+            name: req.name,
+            priority: req.priority.unwrap_or(0),
+            max_attempts: req.max_attempts.unwrap_or(3),
+            spec,
+        })
+        .await?;
+    state.runner.wake();
+    tracing::info!(job = %row.id, kind = %row.kind, "submitted");
+    match wait {
+        None => Ok(created(JobView::from(&row), StatusCode::CREATED)),
+        Some(secs) => {
+            let row = wait_for_end(&state, &row.id, Duration::from_secs_f64(secs)).await?;
+            if row.status().is_terminal() {
+                Ok(created(view_with_result(&row), StatusCode::OK))
+            } else {
+                Ok(created(JobView::from(&row), StatusCode::ACCEPTED))
+            }
+        }
+    }
+}
+
+fn view_with_result(row: &JobRow) -> JobView {
+    let mut view = JobView::from(row);
+    view.result = row.result.as_deref().and_then(|r| serde_json::from_str(r).ok());
+    view
+}
+
+/// Waits until the job is finished or `timeout` passes; returns the latest row.
+async fn wait_for_end(state: &AppState, id: &str, timeout: Duration) -> ApiResult<JobRow> {
+    let mut events = state.hub.subscribe(id);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let row = load(state, id).await?;
+        if row.status().is_terminal() || tokio::time::Instant::now() >= deadline {
+            return Ok(row);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {}
+            _ = events.recv() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = state.shutdown.cancelled() => return load(state, id).await,
+        }
+    }
+}
+
+/// List jobs, newest first.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
+    params(("status" = Option<String>, Query), ("kind" = Option<String>, Query),
+           ("limit" = Option<i64>, Query, description = "≤ 500, default 50"),
+           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses((status = 200, body = JobList), (status = 422, body = Problem)))]
+pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<JobList>> {
+    let q: ListQuery = parse_query(query.as_deref())?;
+    let mut errors = Vec::new();
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Status::parse(s).or_else(|| {
+            errors.push(FieldError::new("status", "must be one of queued, running, succeeded, failed, cancelled"));
+            None
+        }),
+    };
+    if let Some(kind) = q.kind.as_deref()
+        && jobs::JobKind::parse(kind).is_none()
+    {
+        errors.push(FieldError::new("kind", "must be one of mi, evolution, lif"));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        errors.push(FieldError::new("limit", format!("must be between 1 and {MAX_PAGE}, got {limit}")));
+    }
+    if let Some(c) = &q.cursor
+        && uuid::Uuid::parse_str(c).is_err()
+    {
+        errors.push(FieldError::new("cursor", "not a cursor returned by this endpoint"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let mut rows = state
+        .store
+        .list_jobs(&JobFilter {
+            owner: Some(ANONYMOUS.to_string()),
+            status,
+            kind: q.kind,
+            before_id: q.cursor,
+            limit,
+        })
+        .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|r| r.id.clone()) } else { None };
+    Ok(Json(JobList {
+        jobs: rows.iter().map(JobView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One job.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs",
+    responses((status = 200, body = JobView), (status = 404, body = Problem)))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<JobView>> {
+    Ok(Json(JobView::from(&load(&state, &id).await?)))
+}
+
+/// Request cancellation: a queued job is cancelled at once, a running one checkpoints and stops.
+#[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs",
+    responses((status = 202, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let row = load(&state, &id).await?;
+    if row.status().is_terminal() {
+        return Err(ApiError::conflict(format!("job is already {}", row.status), &row.status));
+    }
+    let row = state.store.request_cancel(&id).await?.ok_or_else(|| ApiError::not_found("job vanished"))?;
+    if row.status() == Status::Cancelled {
+        state.hub.publish(&id, "status", json!({"status": "cancelled"}));
+        state.hub.finish(&id, json!({"status": "cancelled"}));
+    } else {
+        state.runner.cancel(&id);
+    }
+    Ok((StatusCode::ACCEPTED, Json(JobView::from(&row))).into_response())
+}
+
+/// Put a cancelled or failed job back in the queue; it continues from its last checkpoint.
+#[utoipa::path(post, path = "/v1/jobs/{id}/resume", tag = "jobs",
+    responses((status = 202, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let row = load(&state, &id).await?;
+    if !state.store.resume_job(&id).await? {
+        return Err(ApiError::conflict(
+            format!("only cancelled or failed jobs can be resumed; this one is {}", row.status),
+            &row.status,
+        ));
+    }
+    state.runner.wake();
+    let row = load(&state, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(JobView::from(&row))).into_response())
+}
+
+/// Delete a finished job with its checkpoints and metrics.
+#[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs",
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let row = load(&state, &id).await?;
+    if !state.store.delete_job(&id).await? {
+        return Err(ApiError::conflict(
+            format!("a {} job cannot be deleted; cancel it first", row.status),
+            &row.status,
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The result document of a succeeded job.
+#[utoipa::path(get, path = "/v1/jobs/{id}/result", tag = "jobs",
+    responses((status = 200, description = "the kind's result document", body = Object),
+              (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let row = load(&state, &id).await?;
+    match (row.status(), row.result.as_deref()) {
+        (Status::Succeeded, Some(result)) => Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            result.to_string(),
+        )
+            .into_response()),
+        _ => Err(ApiError::conflict(format!("the job has no result: it is {}", row.status), &row.status)),
+    }
+}
+
+/// The metric series the job recorded, one row per step.
+#[utoipa::path(get, path = "/v1/jobs/{id}/metrics", tag = "jobs",
+    responses((status = 200, body = MetricsView), (status = 404, body = Problem)))]
+pub async fn metrics(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<MetricsView>> {
+    load(&state, &id).await?;
+    let series = state.store.metrics_series(&id).await?;
+    Ok(Json(MetricsView {
+        series: series
+            .into_iter()
+            .map(|(step, mut row)| {
+                row["step"] = json!(step);
+                row
+            })
+            .collect(),
+    }))
+}
+
+/// The job's checkpoints, oldest first.
+#[utoipa::path(get, path = "/v1/jobs/{id}/checkpoints", tag = "jobs",
+    responses((status = 200, body = Vec<CheckpointView>), (status = 404, body = Problem)))]
+pub async fn checkpoints(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<CheckpointView>>> {
+    load(&state, &id).await?;
+    let list = state.store.list_checkpoints(&id).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|c| CheckpointView {
+                seq: c.seq,
+                step: c.step,
+                created_at: rfc3339(c.created_at),
+                bytes: c.bytes,
+            })
+            .collect(),
+    ))
+}
+
+/// The newest checkpoint document.
+#[utoipa::path(get, path = "/v1/jobs/{id}/checkpoints/latest", tag = "jobs",
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn latest_checkpoint(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    load(&state, &id).await?;
+    let c = state
+        .store
+        .latest_checkpoint(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the job has no checkpoint yet"))?;
+    Ok(Json(json!({
+        "seq": c.seq,
+        "step": c.step,
+        "created_at": rfc3339(c.created_at),
+        "data": c.data,
+    })))
+}

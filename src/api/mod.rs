@@ -1,0 +1,92 @@
+//! The HTTP layer: routes, request parsing and validation, wire views and problem documents.
+//! No SQL and no maths here.
+
+pub mod error;
+pub mod events;
+pub mod jobs;
+pub mod service;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::jobs::Limits;
+use crate::observe::Observability;
+use crate::runner::{EventHub, Runner};
+use crate::store::Store;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub runner: Runner,
+    pub hub: Arc<EventHub>,
+    pub observe: Arc<Observability>,
+    pub limits: Limits,
+    pub max_body_bytes: usize,
+    /// Cancelled at shutdown: ends SSE streams and `?wait=` calls.
+    pub shutdown: CancellationToken,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "fluxlab", description = "Job server for information-flux and spiking-network experiments"),
+    paths(
+        jobs::submit, jobs::list, jobs::get, jobs::cancel, jobs::resume, jobs::delete,
+        jobs::result, jobs::metrics, jobs::checkpoints, jobs::latest_checkpoint, events::events,
+        service::healthz, service::readyz, service::metrics, service::openapi
+    ),
+    components(schemas(
+        crate::jobs::mi::MiSpec, crate::jobs::mi::result::MiResult, crate::jobs::FieldError
+    ))
+)]
+pub struct ApiDoc;
+
+/// The application router.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.max_body_bytes;
+    Router::new()
+        .route("/v1/jobs", post(jobs::submit).get(jobs::list))
+        .route("/v1/jobs/{id}", get(jobs::get).delete(jobs::delete))
+        .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/v1/jobs/{id}/resume", post(jobs::resume))
+        .route("/v1/jobs/{id}/result", get(jobs::result))
+        .route("/v1/jobs/{id}/metrics", get(jobs::metrics))
+        .route("/v1/jobs/{id}/checkpoints", get(jobs::checkpoints))
+        .route("/v1/jobs/{id}/checkpoints/latest", get(jobs::latest_checkpoint))
+        .route("/v1/jobs/{id}/events", get(events::events))
+        .route("/healthz", get(service::healthz))
+        .route("/readyz", get(service::readyz))
+        .route("/metrics", get(service::metrics))
+        .route("/openapi.json", get(service::openapi))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), record_latency))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    error::ApiError::not_found(format!("no route for {} {}", request.method(), request.uri().path())).into_response()
+}
+
+async fn record_latency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await;
+    state.observe.http_request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,47 @@
+//! Service endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use utoipa::OpenApi;
+
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Object)))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses((status = 200, body = Object), (status = 503, body = super::error::Problem)))]
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    if state.store.ping().await {
+        Ok(Json(json!({"status": "ready"})))
+    } else {
+        Err(ApiError::unavailable("the database does not answer"))
+    }
+}
+
+/// Prometheus text format: jobs by status, queue depth, job durations, HTTP latencies.
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
+    let counts = state.store.count_by_status().await?;
+    let text = state.observe.render(&counts, state.runner.running_count());
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "service", responses((status = 200, body = Object)))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(super::ApiDoc::openapi())
+}

@@ -1,0 +1,123 @@
+//! Wire views of stored rows (API.md job view), with RFC 3339 times.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::jobs::JobKind;
+use crate::store::JobRow;
+
+/// Renders unix milliseconds as an RFC 3339 UTC time with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProgressView {
+    pub fraction: f64,
+    pub step: u64,
+    pub total_steps: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+/// The job view of API.md.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobView {
+    pub id: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub priority: i64,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub progress: ProgressView,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub error: Option<JobErrorView>,
+    #[schema(value_type = Object)]
+    pub spec: Value,
+    /// Present on `?wait=` answers for succeeded jobs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+}
+
+impl From<&JobRow> for JobView {
+    fn from(row: &JobRow) -> Self {
+        let progress = row
+            .progress
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or(ProgressView {
+                fraction: 0.0,
+                step: 0,
+                total_steps: 0,
+                message: String::new(),
+            });
+        JobView {
+            id: row.id.clone(),
+            kind: row.kind.clone(),
+            name: row.name.clone(),
+            status: row.status.clone(),
+            priority: row.priority,
+            attempts: row.attempts,
+            max_attempts: row.max_attempts,
+            progress,
+            created_at: rfc3339(row.created_at),
+            started_at: row.started_at.map(rfc3339),
+            finished_at: row.finished_at.map(rfc3339),
+            error: row.error_code.as_ref().map(|code| JobErrorView {
+                code: code.clone(),
+                message: row.error_message.clone().unwrap_or_default(),
+            }),
+            spec: serde_json::from_str(&row.spec).unwrap_or(Value::Null),
+            result: None,
+        }
+    }
+}
+
+/// `POST /v1/jobs` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    pub kind: JobKind,
+    /// The kind's spec (see `MiSpec` for kind `mi`).
+    #[schema(value_type = Object)]
+    pub spec: Value,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    #[serde(default)]
+    pub max_attempts: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointView {
+    pub seq: i64,
+    pub step: i64,
+    pub created_at: String,
+    pub bytes: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricsView {
+    #[schema(value_type = Vec<Object>)]
+    pub series: Vec<Value>,
+}

@@ -1,0 +1,38 @@
+//! What a running job can tell its supervisor (progress, checkpoints, metric rows) and how it ends.
+
+use serde_json::Value;
+
+use crate::engine::control::Control;
+
+/// Implemented by the runner for each running job. `Control::progress` reports the fraction of
+/// the whole job; `report` adds the step counter.
+pub trait JobContext: Control {
+    /// Latest progress: `step` of `total_steps` done, overall `fraction`, a short message.
+    fn report(&self, step: u64, total_steps: u64, fraction: f64, message: &str);
+    /// The whole resumable state after `step` steps; the runner persists it under the job's fence.
+    fn checkpoint(&self, step: u64, state: Value);
+    /// One row of the job's metric series.
+    fn metrics(&self, step: u64, row: Value);
+    /// True when the stop was asked for as a cancellation (not a shutdown).
+    fn cancel_requested(&self) -> bool;
+}
+
+/// How a run ended without error.
+#[derive(Debug)]
+pub enum JobOutcome {
+    /// The result document.
+    Finished(Value),
+    /// The job stopped at a safe point after writing its checkpoint (cancel or shutdown).
+    Stopped,
+}
+
+/// A run that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The stored spec or checkpoint cannot be run; retrying would not help.
+    #[error("{0}")]
+    Invalid(String),
+    /// Anything else: retried while attempts remain.
+    #[error("{0}")]
+    Internal(String),
+}

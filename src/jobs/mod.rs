@@ -1,0 +1,68 @@
+//! One module per job kind: wire spec (serde + validation) → engine calls → result document.
+//! The only place that knows both the wire format and the engine.
+
+pub mod context;
+pub mod mi;
+pub mod validation;
+
+use serde_json::Value;
+
+pub use context::{JobContext, JobError, JobOutcome};
+pub use validation::{FieldError, Limits};
+
+/// The kinds of job the API names (API.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Mi,
+    Evolution,
+    Lif,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Mi => "mi",
+            JobKind::Evolution => "evolution",
+            JobKind::Lif => "lif",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        [JobKind::Mi, JobKind::Evolution, JobKind::Lif]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Parses and checks a submitted spec; returns the normalised spec (defaults filled in, a
+/// random seed chosen and recorded when none was given) that is stored and later run.
+pub fn validate(kind: JobKind, spec: Value, limits: &Limits) -> Result<Value, Vec<FieldError>> {
+    match kind {
+        JobKind::Mi => mi::validate(spec, limits),
+        JobKind::Evolution | JobKind::Lif => Err(vec![FieldError::new(
+            "kind",
+            format!(
+                "job kind `{}` is not available on this server yet; available: mi",
+                kind.as_str()
+            ),
+        )]),
+    }
+}
+
+/// Runs a stored (already validated) spec, resuming from `checkpoint` when given.
+pub fn run(
+    kind: JobKind,
+    spec: &Value,
+    limits: &Limits,
+    checkpoint: Option<Value>,
+    ctx: &dyn JobContext,
+) -> Result<JobOutcome, JobError> {
+    match kind {
+        JobKind::Mi => mi::run(spec, limits, checkpoint, ctx),
+        JobKind::Evolution | JobKind::Lif => Err(JobError::Invalid(format!(
+            "job kind `{}` is not available on this server",
+            kind.as_str()
+        ))),
+    }
+}

@@ -1,0 +1,55 @@
+//! Field-level validation errors and the server's size limits, which every 422 names.
+
+use serde::Serialize;
+
+/// One problem with one field of a request (`field` is a JSON path like `spec.network.weights[2]`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Bounds on what one job may ask for, so no request can exhaust memory or time.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest N for `method: exact` (≤ 16; the stationary solver is O(4^N) per iteration).
+    pub exact_max_n: usize,
+    /// Largest N for sampled estimates.
+    pub sampled_max_n: usize,
+    /// Largest N whose attractors are enumerated exhaustively (2^N states in memory).
+    pub attractors_exhaustive_max_n: usize,
+    /// Most networks in one job (replicates × sweep values).
+    pub max_networks: usize,
+    /// Most simulation steps per run.
+    pub max_steps: usize,
+    /// Most independent runs per network.
+    pub max_runs: usize,
+    /// Bound on N² · steps · runs for one network (the simulation cost).
+    pub max_sampling_work: f64,
+    /// Largest absolute weight or bias accepted.
+    pub max_abs_weight: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            exact_max_n: 16,
+            sampled_max_n: 2000,
+            attractors_exhaustive_max_n: 24,
+            max_networks: 10_000,
+            max_steps: 10_000_000,
+            max_runs: 64,
+            max_sampling_work: 1e13,
+            max_abs_weight: 1e6,
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Bridges tokio and rayon: claims queued jobs under a lease, runs each on the rayon pool under
+//! an async supervisor, recovers expired leases, and shuts down by checkpointing and requeueing.
+
+pub mod context;
+pub mod hub;
+mod supervisor;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::jobs::Limits;
+use crate::observe::Observability;
+use crate::store::{now_ms, Store};
+pub use context::StopFlags;
+pub use hub::{EventHub, JobEvent};
+
+/// Settings of the runner.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    pub max_jobs: usize,
+    pub threads: usize,
+    pub lease: Duration,
+    /// How often progress is written to the database (SSE gets every update).
+    pub progress_interval: Duration,
+    pub limits: Limits,
+}
+
+/// State shared by the claim loop and the supervisors.
+pub(crate) struct Shared {
+    pub store: Store,
+    pub hub: Arc<EventHub>,
+    pub pool: rayon::ThreadPool,
+    pub config: RunnerConfig,
+    pub running: Mutex<HashMap<String, Arc<StopFlags>>>,
+    pub worker_id: String,
+    pub observe: Arc<Observability>,
+}
+
+/// Handle to the running runner: wake it, cancel jobs, shut it down.
+#[derive(Clone)]
+pub struct Runner {
+    shared: Arc<Shared>,
+    wake: Arc<Notify>,
+    stop_claiming: CancellationToken,
+    slots: Arc<Semaphore>,
+}
+
+impl Runner {
+    /// Builds the rayon pool and starts the claim loop and the lease-recovery loop.
+    pub fn start(store: Store, hub: Arc<EventHub>, observe: Arc<Observability>, config: RunnerConfig) -> std::io::Result<Runner> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .thread_name(|i| format!("fluxlab-compute-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let slots = Arc::new(Semaphore::new(config.max_jobs));
+        let shared = Arc::new(Shared {
+            store,
+            hub,
+            pool,
+            config,
+            running: Mutex::new(HashMap::new()),
+            worker_id: uuid::Uuid::now_v7().to_string(),
+            observe,
+        });
+        let runner = Runner {
+            shared,
+            wake: Arc::new(Notify::new()),
+            stop_claiming: CancellationToken::new(),
+            slots,
+        };
+        tokio::spawn(runner.clone().claim_loop());
+        tokio::spawn(runner.clone().recovery_loop());
+        Ok(runner)
+    }
+
+    /// Tells the claim loop a job was queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Asks a job running in this process to stop and be cancelled (the store flag covers the rest).
+    pub fn cancel(&self, job_id: &str) {
+        if let Some(flags) = self.shared.running.lock().expect("running lock").get(job_id) {
+            flags.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Number of jobs running in this process.
+    pub fn running_count(&self) -> usize {
+        self.shared.running.lock().expect("running lock").len()
+    }
+
+    /// Graceful shutdown: stop claiming, ask running jobs to checkpoint, wait (up to `grace`)
+    /// until their supervisors have put them back in the queue.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.stop_claiming.cancel();
+        for flags in self.shared.running.lock().expect("running lock").values() {
+            flags.interrupt.store(true, Ordering::Relaxed);
+        }
+        let all = self.shared.config.max_jobs as u32;
+        match tokio::time::timeout(grace, self.slots.acquire_many(all)).await {
+            Ok(_) => tracing::info!("all running jobs checkpointed and requeued"),
+            Err(_) => tracing::warn!("shutdown grace period over with jobs still running; their leases will expire and they resume from their last checkpoint"),
+        }
+    }
+
+    async fn claim_loop(self) {
+        loop {
+            let permit = tokio::select! {
+                _ = self.stop_claiming.cancelled() => return,
+                p = self.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            };
+            let lease_until = now_ms() + self.shared.config.lease.as_millis() as i64;
+            match self.shared.store.claim_job(&self.shared.worker_id, lease_until).await {
+                Ok(Some(job)) => {
+                    if self.stop_claiming.is_cancelled() {
+                        // Claimed in the same instant as shutdown: give it straight back.
+                        let _ = self.shared.store.requeue_interrupted(&job.id, job.fence).await;
+                        return;
+                    }
+                    tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "claimed");
+                    tokio::spawn(supervisor::supervise(self.shared.clone(), job, permit));
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        _ = self.stop_claiming.cancelled() => return,
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::error!(error = %e, "claiming a job failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn recovery_loop(self) {
+        let period = (self.shared.config.lease / 2).max(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = self.stop_claiming.cancelled() => return,
+                _ = tokio::time::sleep(period) => {}
+            }
+            match self.shared.store.recover_expired(false).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(jobs = n, "recovered jobs whose lease expired");
+                    self.wake();
+                }
+                Err(e) => tracing::error!(error = %e, "lease recovery failed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! The jobs table: submission, listing, the claim / lease / fence protocol, and state changes.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{now_ms, Store, StoreResult};
+
+/// Lifecycle states of a job (API.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Queued,
+        Status::Running,
+        Status::Succeeded,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Finished states: the job will not run again unless resumed.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Cancelled)
+    }
+}
+
+/// One row of the jobs table.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: String,
+    pub owner: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub priority: i64,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub fence: i64,
+    pub spec: String,
+    pub progress: Option<String>,
+    pub result: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub cancel_requested: i64,
+    pub lease_until: Option<i64>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl JobRow {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Failed)
+    }
+}
+
+/// What a submission stores.
+pub struct NewJob {
+    pub id: String,
+    pub owner: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub priority: i64,
+    pub max_attempts: i64,
+    pub spec: Value,
+}
+
+/// Listing filters and keyset paging (ids are UUIDv7, so id order is creation order).
+#[derive(Debug, Default, Clone)]
+pub struct JobFilter {
+    pub owner: Option<String>,
+    pub status: Option<Status>,
+    pub kind: Option<String>,
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, fence, \
+     spec, progress, result, error_code, error_message, cancel_requested, lease_until, created_at, \
+     started_at, finished_at";
+
+impl Store {
+    pub async fn insert_job(&self, job: &NewJob) -> StoreResult<JobRow> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO jobs (id, owner, kind, name, status, priority, max_attempts, spec, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $8)",
+        )
+        .bind(&job.id)
+        .bind(&job.owner)
+        .bind(&job.kind)
+        .bind(&job.name)
+        .bind(job.priority)
+        .bind(job.max_attempts)
+        .bind(job.spec.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(self.get_job(&job.id).await?.expect("job just inserted"))
+    }
+
+    pub async fn get_job(&self, id: &str) -> StoreResult<Option<JobRow>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Newest first, `limit + 1` rows so the caller can tell whether another page exists.
+    pub async fn list_jobs(&self, filter: &JobFilter) -> StoreResult<Vec<JobRow>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR owner = $1) \
+             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3) \
+             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.owner)
+            .bind(filter.status.map(Status::as_str))
+            .bind(&filter.kind)
+            .bind(&filter.before_id)
+            .bind(filter.limit + 1)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Claims the most urgent queued job in one statement: raises its attempt and fence numbers
+    /// and gives it a lease until `lease_until`.
+    pub async fn claim_job(&self, worker: &str, lease_until: i64) -> StoreResult<Option<JobRow>> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, fence = fence + 1, \
+             lease_until = $1, worker = $2, started_at = COALESCE(started_at, $3), updated_at = $3, \
+             cancel_requested = 0 \
+             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' \
+                         ORDER BY priority DESC, created_at, id LIMIT 1) \
+               AND status = 'queued' RETURNING {JOB_COLUMNS}"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(lease_until)
+            .bind(worker)
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Extends the lease if the job is still ours (same fence, still running). Returns
+    /// `Some(cancel_requested)` while we hold it, `None` once it was lost.
+    pub async fn heartbeat(&self, id: &str, fence: i64, lease_until: i64) -> StoreResult<Option<bool>> {
+        let row = sqlx::query(
+            "UPDATE jobs SET lease_until = $1, updated_at = $2 \
+             WHERE id = $3 AND fence = $4 AND status = 'running' RETURNING cancel_requested",
+        )
+        .bind(lease_until)
+        .bind(now_ms())
+        .bind(id)
+        .bind(fence)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get::<i64, _>(0) != 0))
+    }
+
+    /// Records the latest progress document (fenced).
+    pub async fn set_progress(&self, id: &str, fence: i64, progress: &Value) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET progress = $1 WHERE id = $2 AND fence = $3 AND status = 'running'",
+        )
+        .bind(progress.to_string())
+        .bind(id)
+        .bind(fence)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a running job succeeded with its result (fenced).
+    pub async fn complete_job(&self, id: &str, fence: i64, result: &Value, progress: &Value) -> StoreResult<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'succeeded', result = $1, progress = $2, finished_at = $3, \
+             updated_at = $3, lease_until = NULL, worker = NULL, error_code = NULL, \
+             error_message = NULL WHERE id = $4 AND fence = $5 AND status = 'running'",
+        )
+        .bind(result.to_string())
+        .bind(progress.to_string())
+        .bind(now)
+        .bind(id)
+        .bind(fence)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A running job failed: back to the queue while attempts remain (unless `permanent`),
+    /// else `failed` with this error (fenced). Returns the new status if the job was ours.
+    pub async fn fail_job(
+        &self,
+        id: &str,
+        fence: i64,
+        code: &str,
+        message: &str,
+        permanent: bool,
+    ) -> StoreResult<Option<Status>> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE jobs SET status = CASE WHEN $1 = 1 OR attempts >= max_attempts \
+                 THEN 'failed' ELSE 'queued' END, \
+             finished_at = CASE WHEN $1 = 1 OR attempts >= max_attempts THEN $2 ELSE NULL END, \
+             error_code = $3, error_message = $4, updated_at = $2, lease_until = NULL, worker = NULL \
+             WHERE id = $5 AND fence = $6 AND status = 'running' RETURNING status",
+        )
+        .bind(permanent as i64)
+        .bind(now)
+        .bind(code)
+        .bind(message)
+        .bind(id)
+        .bind(fence)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| Status::parse(&r.get::<String, _>(0))))
+    }
+
+    /// A running job stopped because it was asked to: `cancelled` (fenced).
+    pub async fn mark_cancelled(&self, id: &str, fence: i64) -> StoreResult<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'cancelled', finished_at = $1, updated_at = $1, \
+             lease_until = NULL, worker = NULL, cancel_requested = 0 \
+             WHERE id = $2 AND fence = $3 AND status = 'running'",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(fence)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A running job was interrupted by a graceful shutdown: back to the queue without using up
+    /// an attempt (the fence still rose, so the old run stays fenced out).
+    pub async fn requeue_interrupted(&self, id: &str, fence: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), \
+             lease_until = NULL, worker = NULL, updated_at = $1 \
+             WHERE id = $2 AND fence = $3 AND status = 'running'",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .bind(fence)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Running jobs whose lease ran out (or, with `all`, every running job: at start-up of the
+    /// single-node SQLite server no other process can hold one) go back to the queue, or fail
+    /// when they have used all their attempts. Returns how many rows changed.
+    pub async fn recover_expired(&self, all: bool) -> StoreResult<u64> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE jobs SET \
+               status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+               finished_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END, \
+               error_code = CASE WHEN attempts >= max_attempts THEN 'interrupted' ELSE error_code END, \
+               error_message = CASE WHEN attempts >= max_attempts \
+                 THEN 'the job was interrupted (worker lost or killed) on each of its ' \
+                      || attempts || ' attempts' ELSE error_message END, \
+               lease_until = NULL, worker = NULL, updated_at = $1 \
+             WHERE status = 'running' AND ($2 = 1 OR lease_until < $1)",
+        )
+        .bind(now)
+        .bind(all as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Cancels a queued job at once; flags a running one. Returns the row after the change,
+    /// `None` when the job does not exist.
+    pub async fn request_cancel(&self, id: &str) -> StoreResult<Option<JobRow>> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, \
+             finished_at = CASE WHEN status = 'queued' THEN $1 ELSE finished_at END, \
+             cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END, \
+             updated_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        self.get_job(id).await
+    }
+
+    /// Puts a cancelled or failed job back in the queue with fresh attempts. Returns whether it did.
+    pub async fn resume_job(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = 0, finished_at = NULL, error_code = NULL, \
+             error_message = NULL, cancel_requested = 0, updated_at = $1 \
+             WHERE id = $2 AND status IN ('cancelled', 'failed')",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a finished job with its checkpoints and metrics. Returns whether it did.
+    pub async fn delete_job(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM jobs WHERE id = $1 AND status IN ('succeeded', 'failed', 'cancelled')",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Number of jobs in each status (for /metrics).
+    pub async fn count_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+            .collect())
+    }
+}

@@ -1,0 +1,161 @@
+//! Crash test with the real binary: `kill -9` mid-sweep, restart on the same database, and the
+//! resumed job ends with exactly the result of an uninterrupted run with the same seed.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start(db: &str) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_fluxlab"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", db, "--lease-secs", "5"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start fluxlab");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http::get(&format!("{base}/readyz")).is_none() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, base }
+}
+
+/// Minimal blocking HTTP over a std socket, so this test needs no async runtime around the child.
+mod http {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    pub fn request(method: &str, url: &str, body: Option<&str>) -> Option<(u16, String)> {
+        let rest = url.strip_prefix("http://")?;
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let mut stream = TcpStream::connect(host).ok()?;
+        let body = body.unwrap_or("");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(req.as_bytes()).ok()?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).ok()?;
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let status = text.split_whitespace().nth(1)?.parse().ok()?;
+        let (head, payload) = text.split_once("\r\n\r\n")?;
+        let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(payload)
+        } else {
+            payload.to_string()
+        };
+        Some((status, payload))
+    }
+
+    fn dechunk(mut s: &str) -> String {
+        let mut out = String::new();
+        while let Some((size, rest)) = s.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 || rest.len() < n {
+                break;
+            }
+            out.push_str(&rest[..n]);
+            s = rest[n..].trim_start_matches("\r\n");
+        }
+        out
+    }
+
+    pub fn get(url: &str) -> Option<(u16, String)> {
+        request("GET", url, None)
+    }
+}
+
+fn get(server: &Server, path: &str) -> Value {
+    let (_, body) = http::request("GET", &format!("{}{path}", server.base), None).expect("GET");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+fn post(server: &Server, path: &str, body: Value) -> (u16, Value) {
+    let (status, text) = http::request("POST", &format!("{}{path}", server.base), Some(&body.to_string())).expect("POST");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn wait_for(server: &Server, id: &str, status: &str, secs: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let job = get(server, &format!("/v1/jobs/{id}"));
+        if job["status"] == status {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} never became {status}: {job}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn sweep_spec() -> Value {
+    json!({
+        "network": {"ensemble": {"type": "gaussian", "n": 40, "std": 0.5, "replicates": 2},
+                    "sweep": {"param": "std", "values": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4]}},
+        "method": "sampled",
+        "sampling": {"steps": 60000, "burn_in": 500, "runs": 2},
+        "attractors": {"starts": 50, "max_steps": 20000},
+        "seed": 2024
+    })
+}
+
+#[test]
+fn kill_dash_nine_then_restart_resumes_to_the_identical_result() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // Uninterrupted reference run.
+    let reference_db = format!("sqlite://{}", dir.path().join("reference.db").display());
+    let mut reference = start(&reference_db);
+    let (status, job) = post(&reference, "/v1/jobs", json!({"kind": "mi", "spec": sweep_spec()}));
+    assert_eq!(status, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    wait_for(&reference, &id, "succeeded", 300);
+    let expected = get(&reference, &format!("/v1/jobs/{id}/result"));
+    let expected_metrics = get(&reference, &format!("/v1/jobs/{id}/metrics"));
+    reference.child.kill().unwrap();
+    reference.child.wait().unwrap();
+
+    // Run, kill -9 once a checkpoint exists and work remains, restart on the same database.
+    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let mut first = start(&db);
+    let (_, job) = post(&first, "/v1/jobs", json!({"kind": "mi", "spec": sweep_spec()}));
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let checkpoints = get(&first, &format!("/v1/jobs/{id}/checkpoints"));
+        if checkpoints.as_array().is_some_and(|c| !c.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = get(&first, &format!("/v1/jobs/{id}"));
+    assert_eq!(before["status"], "running", "killed too late to test a resume: {before}");
+    first.child.kill().unwrap(); // SIGKILL
+    first.child.wait().unwrap();
+
+    let mut second = start(&db);
+    let finished = wait_for(&second, &id, "succeeded", 300);
+    assert_eq!(finished["attempts"], 2, "the crash used up one attempt");
+    let resumed = get(&second, &format!("/v1/jobs/{id}/result"));
+    assert_eq!(resumed["networks"], expected["networks"]);
+    assert_eq!(resumed["summary"], expected["summary"]);
+    let metrics = get(&second, &format!("/v1/jobs/{id}/metrics"));
+    assert_eq!(metrics, expected_metrics);
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+}
