@@ -15,9 +15,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let requests: usize = std::env::var("FLUXLAB_BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let requests: usize = std::env::var("FLUXLAB_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let dir = tempfile::tempdir().unwrap();
-    let mut config = fluxlab::ServeConfig::for_database(format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let mut config = fluxlab::ServeConfig::for_database(format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ));
     config.max_jobs = 2;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -45,7 +51,14 @@ async fn main() {
     }
     // Wait until both jobs run.
     loop {
-        let r: serde_json::Value = client.get(format!("{base}/v1/jobs?status=running")).send().await.unwrap().json().await.unwrap();
+        let r: serde_json::Value = client
+            .get(format!("{base}/v1/jobs?status=running"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if r["jobs"].as_array().unwrap().len() == 2 {
             break;
         }
@@ -56,16 +69,34 @@ async fn main() {
     let started = Instant::now();
     for i in 0..requests {
         let t = Instant::now();
-        let r = client.get(format!("{base}/v1/jobs/{}", ids[i % 2])).send().await.unwrap();
+        let r = client
+            .get(format!("{base}/v1/jobs/{}", ids[i % 2]))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let _ = r.bytes().await.unwrap();
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let wall = started.elapsed().as_secs_f64();
-    let still_running: serde_json::Value = client.get(format!("{base}/v1/jobs?status=running")).send().await.unwrap().json().await.unwrap();
+    let still_running: serde_json::Value = client
+        .get(format!("{base}/v1/jobs?status=running"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     latencies.sort_by(f64::total_cmp);
-    println!("GET /v1/jobs/{{id}} while {} exact N=16 jobs compute on {} cores", ids.len(), std::thread::available_parallelism().map_or(1, |n| n.get()));
-    println!("requests {requests} in {wall:.2} s; load average before: {}", load_before.trim());
+    println!(
+        "GET /v1/jobs/{{id}} while {} exact N=16 jobs compute on {} cores",
+        ids.len(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "requests {requests} in {wall:.2} s; load average before: {}",
+        load_before.trim()
+    );
     println!(
         "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
         percentile(&latencies, 0.5),
@@ -73,9 +104,15 @@ async fn main() {
         percentile(&latencies, 0.99),
         latencies.last().unwrap()
     );
-    println!("jobs still running at the end: {}", still_running["jobs"].as_array().unwrap().len());
+    println!(
+        "jobs still running at the end: {}",
+        still_running["jobs"].as_array().unwrap().len()
+    );
     for id in &ids {
-        let _ = client.post(format!("{base}/v1/jobs/{id}/cancel")).send().await;
+        let _ = client
+            .post(format!("{base}/v1/jobs/{id}/cancel"))
+            .send()
+            .await;
     }
     let _ = stop_tx.send(());
     let _ = server.await;

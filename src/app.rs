@@ -15,11 +15,18 @@ use crate::store::Store;
 
 /// Serves on `listener` until `shutdown` resolves, then stops claiming, checkpoints and requeues
 /// running jobs, ends SSE streams and closes the database.
-pub async fn serve(config: ServeConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let store = Store::connect(&config.database).await?;
     let recovered = store.recover_expired(true).await?;
     if recovered > 0 {
-        tracing::warn!(jobs = recovered, "requeued jobs left running by a previous process");
+        tracing::warn!(
+            jobs = recovered,
+            "requeued jobs left running by a previous process"
+        );
     }
     let hub = Arc::new(EventHub::default());
     let observe = Arc::new(Observability::default());
@@ -33,6 +40,7 @@ pub async fn serve(config: ServeConfig, listener: TcpListener, shutdown: impl Fu
             lease: config.lease(),
             progress_interval: Duration::from_millis(500),
             limits: config.limits(),
+            executor: crate::jobs::run,
         },
     )?;
     let stop = CancellationToken::new();

@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use utoipa::OpenApi;
 
 #[derive(Parser)]
-#[command(name = "fluxlab", version, about = "Job server for information-flux and spiking-network experiments")]
+#[command(
+    name = "fluxlab",
+    version,
+    about = "Job server for information-flux and spiking-network experiments"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -3,11 +3,11 @@
 
 use std::sync::Mutex;
 
-use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,11 +50,27 @@ impl Default for Observability {
         let jobs_by_status = Family::<StatusLabels, Gauge>::default();
         let queue_depth = Gauge::default();
         let jobs_running_here = Gauge::default();
-        registry.register("http_request_duration_seconds", "HTTP request latency", http_latency.clone());
-        registry.register("job_run_duration_seconds", "Wall time of one job run (attempt) by outcome", job_duration.clone());
-        registry.register("jobs", "Jobs in the database by status", jobs_by_status.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            http_latency.clone(),
+        );
+        registry.register(
+            "job_run_duration_seconds",
+            "Wall time of one job run (attempt) by outcome",
+            job_duration.clone(),
+        );
+        registry.register(
+            "jobs",
+            "Jobs in the database by status",
+            jobs_by_status.clone(),
+        );
         registry.register("queue_depth", "Jobs waiting to run", queue_depth.clone());
-        registry.register("jobs_running_here", "Jobs running in this process", jobs_running_here.clone());
+        registry.register(
+            "jobs_running_here",
+            "Jobs running in this process",
+            jobs_running_here.clone(),
+        );
         Observability {
             registry: Mutex::new(registry),
             http_latency,
@@ -89,7 +105,10 @@ impl Observability {
     /// Renders the text exposition format after refreshing the database-derived gauges.
     pub fn render(&self, counts: &[(String, i64)], running_here: usize) -> String {
         for status in crate::store::Status::ALL {
-            let count = counts.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, c)| *c);
+            let count = counts
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, c)| *c);
             self.jobs_by_status
                 .get_or_create(&StatusLabels {
                     status: status.as_str().to_string(),

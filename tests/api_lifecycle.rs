@@ -6,20 +6,26 @@ use std::time::Duration;
 
 use common::*;
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn nrooks_with_wait_returns_the_exact_result() {
     let s = TestServer::start().await;
     let (status, body) = s
-        .post("/v1/jobs?wait=30", json!({"kind": "mi", "name": "rooks", "spec": nrooks_spec(4, 2.0)}))
+        .post(
+            "/v1/jobs?wait=30",
+            json!({"kind": "mi", "name": "rooks", "spec": nrooks_spec(4, 2.0)}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "succeeded");
     assert_eq!(body["name"], "rooks");
     assert_eq!(body["progress"]["fraction"], 1.0);
     let net = &body["result"]["networks"][0];
-    assert!((net["mi_bits"].as_f64().unwrap() - 1.89174).abs() < 1e-5, "{net}");
+    assert!(
+        (net["mi_bits"].as_f64().unwrap() - 1.89174).abs() < 1e-5,
+        "{net}"
+    );
     assert!((net["correlation_rms"].as_f64().unwrap() - 0.38080).abs() < 1e-5);
     assert_eq!(net["method"], "exact");
     assert!(net["sampled"].is_null());
@@ -36,7 +42,12 @@ async fn nrooks_with_wait_returns_the_exact_result() {
     assert_eq!(metrics["series"].as_array().unwrap().len(), 1);
     assert_eq!(metrics["series"][0]["step"], 0);
 
-    let r = s.client.delete(s.url(&format!("/v1/jobs/{id}"))).send().await.unwrap();
+    let r = s
+        .client
+        .delete(s.url(&format!("/v1/jobs/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     let (status, problem) = s.get(&format!("/v1/jobs/{id}")).await;
     assert_eq!(status, 404);
@@ -59,13 +70,30 @@ async fn submit_without_wait_is_201_with_location_and_recorded_seed() {
     assert_eq!(r.status(), 201);
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let view: Value = r.json().await.unwrap();
-    assert_eq!(location, format!("/v1/jobs/{}", view["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/v1/jobs/{}", view["id"].as_str().unwrap())
+    );
     assert_eq!(view["priority"], 5);
-    assert!(view["spec"]["seed"].is_u64(), "a seed is chosen and recorded: {view}");
-    for key in ["id", "kind", "status", "attempts", "max_attempts", "progress", "created_at", "error", "spec"] {
+    assert!(
+        view["spec"]["seed"].is_u64(),
+        "a seed is chosen and recorded: {view}"
+    );
+    for key in [
+        "id",
+        "kind",
+        "status",
+        "attempts",
+        "max_attempts",
+        "progress",
+        "created_at",
+        "error",
+        "spec",
+    ] {
         assert!(view.get(key).is_some(), "job view lacks {key}");
     }
-    s.wait_status(view["id"].as_str().unwrap(), &["succeeded"], 30).await;
+    s.wait_status(view["id"].as_str().unwrap(), &["succeeded"], 30)
+        .await;
     s.stop().await;
 }
 
@@ -77,7 +105,9 @@ async fn gaussian_sweep_reports_every_network_and_spearman() {
                     "sweep": {"param": "std", "values": [0.1, 0.3, 0.6, 1.0]}},
         "method": "exact", "seed": 3
     });
-    let (status, body) = s.post("/v1/jobs?wait=60", json!({"kind": "mi", "spec": spec})).await;
+    let (status, body) = s
+        .post("/v1/jobs?wait=60", json!({"kind": "mi", "spec": spec}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let result = &body["result"];
     let nets = result["networks"].as_array().unwrap();
@@ -89,8 +119,13 @@ async fn gaussian_sweep_reports_every_network_and_spearman() {
     let w0 = nets[0]["weights"][0][1].as_f64().unwrap();
     let w6 = nets[6]["weights"][0][1].as_f64().unwrap();
     assert!((w6 - w0 * 10.0).abs() < 1e-9);
-    let rho = result["summary"]["spearman_mi_vs_correlation"].as_f64().unwrap();
-    assert!(rho > 0.7, "I and C should rise together in a weak-to-moderate sweep: {rho}");
+    let rho = result["summary"]["spearman_mi_vs_correlation"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        rho > 0.7,
+        "I and C should rise together in a weak-to-moderate sweep: {rho}"
+    );
     s.stop().await;
 }
 
@@ -111,7 +146,12 @@ async fn list_filters_and_pages() {
     let cursor = page1["next_cursor"].as_str().unwrap();
     let (_, page2) = s.get(&format!("/v1/jobs?limit=2&cursor={cursor}")).await;
     assert_eq!(page2["jobs"][0]["id"], ids[2].as_str());
-    let (_, page3) = s.get(&format!("/v1/jobs?limit=2&cursor={}", page2["next_cursor"].as_str().unwrap())).await;
+    let (_, page3) = s
+        .get(&format!(
+            "/v1/jobs?limit=2&cursor={}",
+            page2["next_cursor"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(page3["jobs"].as_array().unwrap().len(), 1);
     assert!(page3["next_cursor"].is_null());
     let (_, none) = s.get("/v1/jobs?status=failed").await;
@@ -129,13 +169,22 @@ async fn list_filters_and_pages() {
 async fn hundred_concurrent_submissions_all_finish() {
     let s = TestServer::start().await;
     let futures = (0..100).map(|i| {
-        let spec = json!({"network": {"ensemble": {"n": 4, "std": 0.5 + i as f64 * 0.01}}, "seed": i});
+        let spec =
+            json!({"network": {"ensemble": {"n": 4, "std": 0.5 + i as f64 * 0.01}}, "seed": i});
         let client = s.client.clone();
         let url = s.url("/v1/jobs");
         async move {
-            let r = client.post(url).json(&json!({"kind": "mi", "spec": spec})).send().await.unwrap();
+            let r = client
+                .post(url)
+                .json(&json!({"kind": "mi", "spec": spec}))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 201);
-            r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
         }
     });
     let ids: Vec<String> = futures::future::join_all(futures).await;
@@ -171,9 +220,14 @@ async fn cancel_queued_and_running_then_resume() {
     let queued = s.submit("mi", slow_spec(2)).await;
     s.wait_status(&running, &["running"], 10).await;
 
-    let (status, view) = s.post(&format!("/v1/jobs/{queued}/cancel"), json!({})).await;
+    let (status, view) = s
+        .post(&format!("/v1/jobs/{queued}/cancel"), json!({}))
+        .await;
     assert_eq!(status, 202);
-    assert_eq!(view["status"], "cancelled", "a queued job is cancelled at once");
+    assert_eq!(
+        view["status"], "cancelled",
+        "a queued job is cancelled at once"
+    );
 
     // Let it finish a few networks, then cancel: it checkpoints and stops.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -185,29 +239,42 @@ async fn cancel_queued_and_running_then_resume() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (status, _) = s.post(&format!("/v1/jobs/{running}/cancel"), json!({})).await;
+    let (status, _) = s
+        .post(&format!("/v1/jobs/{running}/cancel"), json!({}))
+        .await;
     assert_eq!(status, 202);
     let job = s.wait_status(&running, &["cancelled"], 30).await;
     assert!(job["finished_at"].is_string());
     let (_, cps) = s.get(&format!("/v1/jobs/{running}/checkpoints")).await;
-    assert!(!cps.as_array().unwrap().is_empty(), "a cancelled running job leaves a checkpoint");
-    let (_, latest) = s.get(&format!("/v1/jobs/{running}/checkpoints/latest")).await;
+    assert!(
+        !cps.as_array().unwrap().is_empty(),
+        "a cancelled running job leaves a checkpoint"
+    );
+    let (_, latest) = s
+        .get(&format!("/v1/jobs/{running}/checkpoints/latest"))
+        .await;
     let done_before = latest["data"]["networks"].as_array().unwrap().len();
     assert!(done_before >= 2);
 
     let (status, _) = s.get(&format!("/v1/jobs/{running}/result")).await;
     assert_eq!(status, 409);
-    let (status, problem) = s.post(&format!("/v1/jobs/{running}/cancel"), json!({})).await;
+    let (status, problem) = s
+        .post(&format!("/v1/jobs/{running}/cancel"), json!({}))
+        .await;
     assert_eq!(status, 409);
     assert_eq!(problem["job_status"], "cancelled");
 
-    let (status, view) = s.post(&format!("/v1/jobs/{running}/resume"), json!({})).await;
+    let (status, view) = s
+        .post(&format!("/v1/jobs/{running}/resume"), json!({}))
+        .await;
     assert_eq!(status, 202);
     assert_eq!(view["status"], "queued");
     s.wait_status(&running, &["succeeded"], 120).await;
     let (_, result) = s.get(&format!("/v1/jobs/{running}/result")).await;
     assert_eq!(result["networks"].as_array().unwrap().len(), 20);
-    let (status, _) = s.post(&format!("/v1/jobs/{running}/resume"), json!({})).await;
+    let (status, _) = s
+        .post(&format!("/v1/jobs/{running}/resume"), json!({}))
+        .await;
     assert_eq!(status, 409, "a succeeded job cannot be resumed");
     s.stop().await;
 }
@@ -216,13 +283,23 @@ async fn cancel_queued_and_running_then_resume() {
 async fn delete_of_active_job_is_409() {
     let s = TestServer::start_with(|c| c.max_jobs = 1).await;
     let id = s.submit("mi", slow_spec(5)).await;
-    let r = s.client.delete(s.url(&format!("/v1/jobs/{id}"))).send().await.unwrap();
+    let r = s
+        .client
+        .delete(s.url(&format!("/v1/jobs/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
     let problem: Value = r.json().await.unwrap();
     assert!(problem["job_status"] == "queued" || problem["job_status"] == "running");
     s.post(&format!("/v1/jobs/{id}/cancel"), json!({})).await;
     s.wait_status(&id, &["cancelled"], 30).await;
-    let r = s.client.delete(s.url(&format!("/v1/jobs/{id}"))).send().await.unwrap();
+    let r = s
+        .client
+        .delete(s.url(&format!("/v1/jobs/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     s.stop().await;
 }
@@ -235,25 +312,46 @@ async fn events_stream_snapshot_progress_metrics_and_done() {
         "method": "exact", "seed": 9
     });
     let id = s.submit("mi", spec).await;
-    let response = s.client.get(s.url(&format!("/v1/jobs/{id}/events"))).send().await.unwrap();
+    let response = s
+        .client
+        .get(s.url(&format!("/v1/jobs/{id}/events")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let mut stream = response.bytes_stream();
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !text.contains("event: done") {
-        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("SSE timed out");
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("SSE timed out");
         match chunk {
             Some(Ok(bytes)) => text.push_str(&String::from_utf8_lossy(&bytes)),
             _ => break,
         }
     }
-    let names: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("event: ")).collect();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
     assert_eq!(names.first(), Some(&"snapshot"), "{text}");
     assert!(names.contains(&"progress"), "{names:?}");
     assert!(names.contains(&"metrics"), "{names:?}");
     assert_eq!(names.last(), Some(&"done"));
-    let done_data = text.split("event: done\ndata: ").nth(1).unwrap().lines().next().unwrap();
+    let done_data = text
+        .split("event: done\ndata: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
     let done: Value = serde_json::from_str(done_data).unwrap();
     assert_eq!(done["status"], "succeeded");
     s.stop().await;
@@ -267,12 +365,32 @@ async fn service_endpoints() {
     let (_, doc) = s.get("/openapi.json").await;
     assert!(doc["paths"]["/v1/jobs"]["post"].is_object());
     assert!(doc["components"]["schemas"]["MiSpec"].is_object());
-    s.post("/v1/jobs?wait=20", json!({"kind": "mi", "spec": nrooks_spec(3, 1.0)})).await;
-    let text = s.client.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("fluxlab_jobs{status=\"succeeded\"} 1"), "{text}");
+    s.post(
+        "/v1/jobs?wait=20",
+        json!({"kind": "mi", "spec": nrooks_spec(3, 1.0)}),
+    )
+    .await;
+    let text = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("fluxlab_jobs{status=\"succeeded\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("fluxlab_queue_depth"));
     assert!(text.contains("fluxlab_http_request_duration_seconds_bucket"));
-    assert!(text.contains("fluxlab_job_run_duration_seconds_count{kind=\"mi\",outcome=\"succeeded\"} 1"), "{text}");
+    assert!(
+        text.contains(
+            "fluxlab_job_run_duration_seconds_count{kind=\"mi\",outcome=\"succeeded\"} 1"
+        ),
+        "{text}"
+    );
     let (status, problem) = s.get("/v1/nothing").await;
     assert_eq!(status, 404);
     assert_eq!(problem["status"], 404);
@@ -285,7 +403,12 @@ async fn graceful_shutdown_requeues_and_restart_finishes_identically() {
     let db = format!("sqlite://{}", dir.path().join("shutdown.db").display());
     let reference = {
         let s = TestServer::start().await;
-        let (status, body) = s.post("/v1/jobs?wait=60", json!({"kind": "mi", "spec": slow_spec(11)})).await;
+        let (status, body) = s
+            .post(
+                "/v1/jobs?wait=60",
+                json!({"kind": "mi", "spec": slow_spec(11)}),
+            )
+            .await;
         assert_eq!(status, 200);
         let r = body["result"]["networks"].clone();
         s.stop().await;
@@ -307,7 +430,10 @@ async fn graceful_shutdown_requeues_and_restart_finishes_identically() {
     let db2 = db.clone();
     let s = TestServer::start_with(move |c| c.database = db2).await;
     let job = s.wait_status(&id, &["succeeded"], 120).await;
-    assert_eq!(job["attempts"], 1, "a graceful interruption does not use up an attempt");
+    assert_eq!(
+        job["attempts"], 1,
+        "a graceful interruption does not use up an attempt"
+    );
     let (_, result) = s.get(&format!("/v1/jobs/{id}/result")).await;
     assert_eq!(result["networks"], reference);
     s.stop().await;

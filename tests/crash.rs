@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 struct Server {
     child: Child,
@@ -13,13 +13,25 @@ struct Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(db: &str) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_fluxlab"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", db, "--lease-secs", "5"])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            db,
+            "--lease-secs",
+            "5",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -54,7 +66,10 @@ mod http {
         let text = String::from_utf8_lossy(&raw).to_string();
         let status = text.split_whitespace().nth(1)?.parse().ok()?;
         let (head, payload) = text.split_once("\r\n\r\n")?;
-        let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let payload = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(payload)
         } else {
             payload.to_string()
@@ -86,7 +101,12 @@ fn get(server: &Server, path: &str) -> Value {
 }
 
 fn post(server: &Server, path: &str, body: Value) -> (u16, Value) {
-    let (status, text) = http::request("POST", &format!("{}{path}", server.base), Some(&body.to_string())).expect("POST");
+    let (status, text) = http::request(
+        "POST",
+        &format!("{}{path}", server.base),
+        Some(&body.to_string()),
+    )
+    .expect("POST");
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
@@ -97,7 +117,10 @@ fn wait_for(server: &Server, id: &str, status: &str, secs: u64) -> Value {
         if job["status"] == status {
             return job;
         }
-        assert!(Instant::now() < deadline, "job {id} never became {status}: {job}");
+        assert!(
+            Instant::now() < deadline,
+            "job {id} never became {status}: {job}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -120,7 +143,11 @@ fn kill_dash_nine_then_restart_resumes_to_the_identical_result() {
     // Uninterrupted reference run.
     let reference_db = format!("sqlite://{}", dir.path().join("reference.db").display());
     let mut reference = start(&reference_db);
-    let (status, job) = post(&reference, "/v1/jobs", json!({"kind": "mi", "spec": sweep_spec()}));
+    let (status, job) = post(
+        &reference,
+        "/v1/jobs",
+        json!({"kind": "mi", "spec": sweep_spec()}),
+    );
     assert_eq!(status, 201, "{job}");
     let id = job["id"].as_str().unwrap().to_string();
     wait_for(&reference, &id, "succeeded", 300);
@@ -132,7 +159,11 @@ fn kill_dash_nine_then_restart_resumes_to_the_identical_result() {
     // Run, kill -9 once a checkpoint exists and work remains, restart on the same database.
     let db = format!("sqlite://{}", dir.path().join("crash.db").display());
     let mut first = start(&db);
-    let (_, job) = post(&first, "/v1/jobs", json!({"kind": "mi", "spec": sweep_spec()}));
+    let (_, job) = post(
+        &first,
+        "/v1/jobs",
+        json!({"kind": "mi", "spec": sweep_spec()}),
+    );
     let id = job["id"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
@@ -144,7 +175,10 @@ fn kill_dash_nine_then_restart_resumes_to_the_identical_result() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let before = get(&first, &format!("/v1/jobs/{id}"));
-    assert_eq!(before["status"], "running", "killed too late to test a resume: {before}");
+    assert_eq!(
+        before["status"], "running",
+        "killed too late to test a resume: {before}"
+    );
     first.child.kill().unwrap(); // SIGKILL
     first.child.wait().unwrap();
 

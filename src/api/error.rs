@@ -1,7 +1,7 @@
 //! The one API error type, rendered as `application/problem+json` (RFC 9457) with per-field
 //! `errors`. Server faults are logged with their cause and answered without internals.
 
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
@@ -36,7 +36,12 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             slug,
@@ -48,7 +53,12 @@ impl ApiError {
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed-request", "Malformed request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "Malformed request",
+            detail,
+        )
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -71,7 +81,12 @@ impl ApiError {
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", detail)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            detail,
+        )
     }
 
     /// 422 with field errors.
@@ -80,7 +95,12 @@ impl ApiError {
             [one] => format!("{}: {}", one.field, one.message),
             many => format!("{} fields are invalid", many.len()),
         };
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Invalid request", detail);
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+            "Invalid request",
+            detail,
+        );
         e.errors = errors;
         e
     }
@@ -123,7 +143,12 @@ impl IntoResponse for ApiError {
             job_status: self.job_status,
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], json).into_response()
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            json,
+        )
+            .into_response()
     }
 }
 
@@ -142,12 +167,16 @@ pub fn json_problem(err: serde_path_to_error::Error<serde_json::Error>, prefix: 
     use serde_json::error::Category;
     match inner.classify() {
         Category::Data => ApiError::validation(vec![FieldError::new(field, message)]),
-        _ if message.contains("number out of range") => ApiError::validation(vec![FieldError::new(
+        _ if message.contains("number out of range") => {
+            ApiError::validation(vec![FieldError::new(
+                field,
+                "must be a finite number (got a number out of the range of 64-bit floats)",
+            )])
+        }
+        _ => ApiError::bad_request(format!("the body is not valid JSON: {message}")).with_field(
             field,
-            "must be a finite number (got a number out of the range of 64-bit floats)",
-        )]),
-        _ => ApiError::bad_request(format!("the body is not valid JSON: {message}"))
-            .with_field(field, "malformed JSON here (NaN and Infinity are not JSON numbers)"),
+            "malformed JSON here (NaN and Infinity are not JSON numbers)",
+        ),
     }
 }
 

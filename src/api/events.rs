@@ -11,10 +11,10 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::AppState;
 use super::error::ApiResult;
 use super::jobs::load;
 use super::views::JobView;
-use super::AppState;
 
 /// How often the stream re-reads the job as a fallback for events it cannot hear.
 const POLL: Duration = Duration::from_secs(2);
@@ -30,7 +30,10 @@ fn event(name: &str, data: &impl serde::Serialize) -> Event {
 #[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs",
     responses((status = 200, description = "text/event-stream: snapshot, progress, metrics, status, done"),
               (status = 404, body = super::error::Problem)))]
-pub async fn events(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+pub async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let mut live = state.hub.subscribe(&id);
     let row = load(&state, &id).await?;
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);

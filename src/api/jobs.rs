@@ -3,18 +3,18 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::error::{parse_json, parse_query, ApiError, ApiResult, Problem};
-use super::views::*;
 use super::AppState;
+use super::error::{ApiError, ApiResult, Problem, parse_json, parse_query};
+use super::views::*;
 use crate::jobs::{self, FieldError};
 use crate::store::{JobFilter, JobRow, NewJob, Status};
 
@@ -67,17 +67,26 @@ fn check_submit(req: &SubmitRequest) -> Vec<FieldError> {
     if let Some(name) = &req.name
         && name.chars().count() > MAX_NAME_CHARS
     {
-        errors.push(FieldError::new("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+        errors.push(FieldError::new(
+            "name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     if let Some(p) = req.priority
         && p.abs() > PRIORITY_RANGE
     {
-        errors.push(FieldError::new("priority", format!("must be between -{PRIORITY_RANGE} and {PRIORITY_RANGE}, got {p}")));
+        errors.push(FieldError::new(
+            "priority",
+            format!("must be between -{PRIORITY_RANGE} and {PRIORITY_RANGE}, got {p}"),
+        ));
     }
     if let Some(m) = req.max_attempts
         && !(1..=MAX_ATTEMPTS_LIMIT).contains(&m)
     {
-        errors.push(FieldError::new("max_attempts", format!("must be between 1 and {MAX_ATTEMPTS_LIMIT}, got {m}")));
+        errors.push(FieldError::new(
+            "max_attempts",
+            format!("must be between 1 and {MAX_ATTEMPTS_LIMIT}, got {m}"),
+        ));
     }
     errors
 }
@@ -93,7 +102,11 @@ fn check_submit(req: &SubmitRequest) -> Vec<FieldError> {
         (status = 400, description = "malformed JSON", body = Problem),
         (status = 413, description = "body too large", body = Problem),
         (status = 422, description = "invalid spec", body = Problem)))]
-pub async fn submit(State(state): State<AppState>, RawQuery(query): RawQuery, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+pub async fn submit(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(state.max_body_bytes)
@@ -105,7 +118,10 @@ pub async fn submit(State(state): State<AppState>, RawQuery(query): RawQuery, bo
     if let Some(w) = wait
         && !(0.0..=MAX_WAIT_SECS).contains(&w)
     {
-        return Err(ApiError::validation(vec![FieldError::new("wait", format!("must be between 0 and {MAX_WAIT_SECS} seconds, got {w}"))]));
+        return Err(ApiError::validation(vec![FieldError::new(
+            "wait",
+            format!("must be between 0 and {MAX_WAIT_SECS} seconds, got {w}"),
+        )]));
     }
     let req: SubmitRequest = parse_json(&body)?;
     let errors = check_submit(&req);
@@ -147,7 +163,10 @@ pub async fn submit(State(state): State<AppState>, RawQuery(query): RawQuery, bo
 
 fn view_with_result(row: &JobRow) -> JobView {
     let mut view = JobView::from(row);
-    view.result = row.result.as_deref().and_then(|r| serde_json::from_str(r).ok());
+    view.result = row
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok());
     view
 }
 
@@ -175,13 +194,19 @@ async fn wait_for_end(state: &AppState, id: &str, timeout: Duration) -> ApiResul
            ("limit" = Option<i64>, Query, description = "≤ 500, default 50"),
            ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
     responses((status = 200, body = JobList), (status = 422, body = Problem)))]
-pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<JobList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<JobList>> {
     let q: ListQuery = parse_query(query.as_deref())?;
     let mut errors = Vec::new();
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Status::parse(s).or_else(|| {
-            errors.push(FieldError::new("status", "must be one of queued, running, succeeded, failed, cancelled"));
+            errors.push(FieldError::new(
+                "status",
+                "must be one of queued, running, succeeded, failed, cancelled",
+            ));
             None
         }),
     };
@@ -192,12 +217,18 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
     }
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        errors.push(FieldError::new("limit", format!("must be between 1 and {MAX_PAGE}, got {limit}")));
+        errors.push(FieldError::new(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}, got {limit}"),
+        ));
     }
     if let Some(c) = &q.cursor
         && uuid::Uuid::parse_str(c).is_err()
     {
-        errors.push(FieldError::new("cursor", "not a cursor returned by this endpoint"));
+        errors.push(FieldError::new(
+            "cursor",
+            "not a cursor returned by this endpoint",
+        ));
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -214,7 +245,11 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
         .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| r.id.clone()) } else { None };
+    let next_cursor = if more {
+        rows.last().map(|r| r.id.clone())
+    } else {
+        None
+    };
     Ok(Json(JobList {
         jobs: rows.iter().map(JobView::from).collect(),
         next_cursor,
@@ -224,7 +259,10 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
 /// One job.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs",
     responses((status = 200, body = JobView), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<JobView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JobView>> {
     Ok(Json(JobView::from(&load(&state, &id).await?)))
 }
 
@@ -234,11 +272,20 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
 pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let row = load(&state, &id).await?;
     if row.status().is_terminal() {
-        return Err(ApiError::conflict(format!("job is already {}", row.status), &row.status));
+        return Err(ApiError::conflict(
+            format!("job is already {}", row.status),
+            &row.status,
+        ));
     }
-    let row = state.store.request_cancel(&id).await?.ok_or_else(|| ApiError::not_found("job vanished"))?;
+    let row = state
+        .store
+        .request_cancel(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job vanished"))?;
     if row.status() == Status::Cancelled {
-        state.hub.publish(&id, "status", json!({"status": "cancelled"}));
+        state
+            .hub
+            .publish(&id, "status", json!({"status": "cancelled"}));
         state.hub.finish(&id, json!({"status": "cancelled"}));
     } else {
         state.runner.cancel(&id);
@@ -253,7 +300,10 @@ pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Ap
     let row = load(&state, &id).await?;
     if !state.store.resume_job(&id).await? {
         return Err(ApiError::conflict(
-            format!("only cancelled or failed jobs can be resumed; this one is {}", row.status),
+            format!(
+                "only cancelled or failed jobs can be resumed; this one is {}",
+                row.status
+            ),
             &row.status,
         ));
     }
@@ -265,7 +315,10 @@ pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Ap
 /// Delete a finished job with its checkpoints and metrics.
 #[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs",
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let row = load(&state, &id).await?;
     if !state.store.delete_job(&id).await? {
         return Err(ApiError::conflict(
@@ -289,14 +342,20 @@ pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> Ap
             result.to_string(),
         )
             .into_response()),
-        _ => Err(ApiError::conflict(format!("the job has no result: it is {}", row.status), &row.status)),
+        _ => Err(ApiError::conflict(
+            format!("the job has no result: it is {}", row.status),
+            &row.status,
+        )),
     }
 }
 
 /// The metric series the job recorded, one row per step.
 #[utoipa::path(get, path = "/v1/jobs/{id}/metrics", tag = "jobs",
     responses((status = 200, body = MetricsView), (status = 404, body = Problem)))]
-pub async fn metrics(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<MetricsView>> {
+pub async fn metrics(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MetricsView>> {
     load(&state, &id).await?;
     let series = state.store.metrics_series(&id).await?;
     Ok(Json(MetricsView {
@@ -313,7 +372,10 @@ pub async fn metrics(State(state): State<AppState>, Path(id): Path<String>) -> A
 /// The job's checkpoints, oldest first.
 #[utoipa::path(get, path = "/v1/jobs/{id}/checkpoints", tag = "jobs",
     responses((status = 200, body = Vec<CheckpointView>), (status = 404, body = Problem)))]
-pub async fn checkpoints(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<CheckpointView>>> {
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<CheckpointView>>> {
     load(&state, &id).await?;
     let list = state.store.list_checkpoints(&id).await?;
     Ok(Json(
@@ -331,7 +393,10 @@ pub async fn checkpoints(State(state): State<AppState>, Path(id): Path<String>) 
 /// The newest checkpoint document.
 #[utoipa::path(get, path = "/v1/jobs/{id}/checkpoints/latest", tag = "jobs",
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
-pub async fn latest_checkpoint(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn latest_checkpoint(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     load(&state, &id).await?;
     let c = state
         .store

@@ -10,11 +10,11 @@ pub mod views;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -39,14 +39,31 @@ pub struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "fluxlab", description = "Job server for information-flux and spiking-network experiments"),
+    info(
+        title = "fluxlab",
+        description = "Job server for information-flux and spiking-network experiments"
+    ),
     paths(
-        jobs::submit, jobs::list, jobs::get, jobs::cancel, jobs::resume, jobs::delete,
-        jobs::result, jobs::metrics, jobs::checkpoints, jobs::latest_checkpoint, events::events,
-        service::healthz, service::readyz, service::metrics, service::openapi
+        jobs::submit,
+        jobs::list,
+        jobs::get,
+        jobs::cancel,
+        jobs::resume,
+        jobs::delete,
+        jobs::result,
+        jobs::metrics,
+        jobs::checkpoints,
+        jobs::latest_checkpoint,
+        events::events,
+        service::healthz,
+        service::readyz,
+        service::metrics,
+        service::openapi
     ),
     components(schemas(
-        crate::jobs::mi::MiSpec, crate::jobs::mi::result::MiResult, crate::jobs::FieldError
+        crate::jobs::mi::MiSpec,
+        crate::jobs::mi::result::MiResult,
+        crate::jobs::FieldError
     ))
 )]
 pub struct ApiDoc;
@@ -62,7 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}/result", get(jobs::result))
         .route("/v1/jobs/{id}/metrics", get(jobs::metrics))
         .route("/v1/jobs/{id}/checkpoints", get(jobs::checkpoints))
-        .route("/v1/jobs/{id}/checkpoints/latest", get(jobs::latest_checkpoint))
+        .route(
+            "/v1/jobs/{id}/checkpoints/latest",
+            get(jobs::latest_checkpoint),
+        )
         .route("/v1/jobs/{id}/events", get(events::events))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
@@ -70,13 +90,21 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(service::openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(state.clone(), record_latency))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_latency,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn not_found(request: Request) -> Response {
-    error::ApiError::not_found(format!("no route for {} {}", request.method(), request.uri().path())).into_response()
+    error::ApiError::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+    .into_response()
 }
 
 async fn record_latency(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -87,6 +115,11 @@ async fn record_latency(State(state): State<AppState>, request: Request, next: N
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(request).await;
-    state.observe.http_request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.observe.http_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }

@@ -1,14 +1,14 @@
 //! Service endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document.
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 use utoipa::OpenApi;
 
-use super::error::{ApiError, ApiResult};
 use super::AppState;
+use super::error::{ApiError, ApiResult};
 
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Object)))]
@@ -34,7 +34,10 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let text = state.observe.render(&counts, state.runner.running_count());
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response())

@@ -11,7 +11,9 @@ pub use context::{JobContext, JobError, JobOutcome};
 pub use validation::{FieldError, Limits};
 
 /// The kinds of job the API names (API.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     Mi,

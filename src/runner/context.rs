@@ -1,10 +1,10 @@
 //! The [`JobContext`] handed to a job on the rayon pool: stop flags it polls, and channels that
 //! carry its progress, checkpoints and metric rows to the async supervisor.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
 use crate::engine::control::Control;
@@ -53,7 +53,8 @@ impl Control for RunContext {
 
 impl JobContext for RunContext {
     fn report(&self, step: u64, total_steps: u64, fraction: f64, message: &str) {
-        self.progress.send_replace(progress_doc(fraction, step, total_steps, message));
+        self.progress
+            .send_replace(progress_doc(fraction, step, total_steps, message));
     }
     fn checkpoint(&self, step: u64, state: Value) {
         let _ = self.messages.send(JobMessage::Checkpoint { step, state });

@@ -13,11 +13,20 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::jobs::Limits;
+use crate::jobs::{JobContext, JobError, JobKind, JobOutcome, Limits};
 use crate::observe::Observability;
-use crate::store::{now_ms, Store};
+use crate::store::{Store, now_ms};
 pub use context::StopFlags;
 pub use hub::{EventHub, JobEvent};
+
+/// Runs one job on the compute pool: `jobs::run` in production, a stand-in in runner tests.
+pub type Executor = fn(
+    JobKind,
+    &serde_json::Value,
+    &Limits,
+    Option<serde_json::Value>,
+    &dyn JobContext,
+) -> Result<JobOutcome, JobError>;
 
 /// Settings of the runner.
 #[derive(Debug, Clone)]
@@ -28,6 +37,8 @@ pub struct RunnerConfig {
     /// How often progress is written to the database (SSE gets every update).
     pub progress_interval: Duration,
     pub limits: Limits,
+    /// What runs a claimed job (`jobs::run`).
+    pub executor: Executor,
 }
 
 /// State shared by the claim loop and the supervisors.
@@ -52,7 +63,12 @@ pub struct Runner {
 
 impl Runner {
     /// Builds the rayon pool and starts the claim loop and the lease-recovery loop.
-    pub fn start(store: Store, hub: Arc<EventHub>, observe: Arc<Observability>, config: RunnerConfig) -> std::io::Result<Runner> {
+    pub fn start(
+        store: Store,
+        hub: Arc<EventHub>,
+        observe: Arc<Observability>,
+        config: RunnerConfig,
+    ) -> std::io::Result<Runner> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
             .thread_name(|i| format!("fluxlab-compute-{i}"))
@@ -86,7 +102,13 @@ impl Runner {
 
     /// Asks a job running in this process to stop and be cancelled (the store flag covers the rest).
     pub fn cancel(&self, job_id: &str) {
-        if let Some(flags) = self.shared.running.lock().expect("running lock").get(job_id) {
+        if let Some(flags) = self
+            .shared
+            .running
+            .lock()
+            .expect("running lock")
+            .get(job_id)
+        {
             flags.cancel.store(true, Ordering::Relaxed);
         }
     }
@@ -106,7 +128,9 @@ impl Runner {
         let all = self.shared.config.max_jobs as u32;
         match tokio::time::timeout(grace, self.slots.acquire_many(all)).await {
             Ok(_) => tracing::info!("all running jobs checkpointed and requeued"),
-            Err(_) => tracing::warn!("shutdown grace period over with jobs still running; their leases will expire and they resume from their last checkpoint"),
+            Err(_) => tracing::warn!(
+                "shutdown grace period over with jobs still running; their leases will expire and they resume from their last checkpoint"
+            ),
         }
     }
 
@@ -117,11 +141,20 @@ impl Runner {
                 p = self.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
             };
             let lease_until = now_ms() + self.shared.config.lease.as_millis() as i64;
-            match self.shared.store.claim_job(&self.shared.worker_id, lease_until).await {
+            match self
+                .shared
+                .store
+                .claim_job(&self.shared.worker_id, lease_until)
+                .await
+            {
                 Ok(Some(job)) => {
                     if self.stop_claiming.is_cancelled() {
                         // Claimed in the same instant as shutdown: give it straight back.
-                        let _ = self.shared.store.requeue_interrupted(&job.id, job.fence).await;
+                        let _ = self
+                            .shared
+                            .store
+                            .requeue_interrupted(&job.id, job.fence)
+                            .await;
                         return;
                     }
                     tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "claimed");
@@ -162,3 +195,6 @@ impl Runner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

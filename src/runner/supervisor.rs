@@ -2,18 +2,18 @@
 //! its lease alive, persists checkpoints / metrics / throttled progress under the fence, and
 //! records how it ended.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit};
+use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 
-use super::context::{progress_doc, JobMessage, RunContext, StopFlags};
 use super::Shared;
-use crate::jobs::{self, JobError, JobKind, JobOutcome};
-use crate::store::{now_ms, JobRow, Status};
+use super::context::{JobMessage, RunContext, StopFlags, progress_doc};
+use crate::jobs::{JobError, JobKind, JobOutcome};
+use crate::store::{JobRow, Status, now_ms};
 
 type RunOutput = std::thread::Result<Result<JobOutcome, JobError>>;
 
@@ -25,16 +25,28 @@ pub(crate) async fn supervise(shared: Arc<Shared>, job: JobRow, _permit: OwnedSe
     let id = job.id.clone();
     let fence = job.fence;
     let flags = Arc::new(StopFlags::default());
-    shared.running.lock().expect("running lock").insert(id.clone(), flags.clone());
-    shared.hub.publish(&id, "status", json!({"status": "running", "attempts": job.attempts}));
+    shared
+        .running
+        .lock()
+        .expect("running lock")
+        .insert(id.clone(), flags.clone());
+    shared.hub.publish(
+        &id,
+        "status",
+        json!({"status": "running", "attempts": job.attempts}),
+    );
 
     let (outcome, last_progress) = run_and_watch(&shared, &job, &flags).await;
     let status = finish(&shared, &job, &flags, outcome, last_progress).await;
 
     shared.running.lock().expect("running lock").remove(&id);
     if let Some(status) = status {
-        shared.observe.job_finished(&job.kind, status.as_str(), started.elapsed().as_secs_f64());
-        shared.hub.publish(&id, "status", json!({"status": status.as_str()}));
+        shared
+            .observe
+            .job_finished(&job.kind, status.as_str(), started.elapsed().as_secs_f64());
+        shared
+            .hub
+            .publish(&id, "status", json!({"status": status.as_str()}));
         if status.is_terminal() {
             shared.hub.finish(&id, json!({"status": status.as_str()}));
         }
@@ -47,14 +59,32 @@ async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags
     let store = &shared.store;
     let checkpoint = match store.latest_checkpoint(&job.id).await {
         Ok(c) => c.map(|c| c.data),
-        Err(e) => return (Ok(Err(JobError::Internal(format!("reading checkpoint: {e}")))), None),
+        Err(e) => {
+            return (
+                Ok(Err(JobError::Internal(format!("reading checkpoint: {e}")))),
+                None,
+            );
+        }
     };
     let spec: Value = match serde_json::from_str(&job.spec) {
         Ok(s) => s,
-        Err(e) => return (Ok(Err(JobError::Invalid(format!("stored spec is not JSON: {e}")))), None),
+        Err(e) => {
+            return (
+                Ok(Err(JobError::Invalid(format!(
+                    "stored spec is not JSON: {e}"
+                )))),
+                None,
+            );
+        }
     };
     let Some(kind) = JobKind::parse(&job.kind) else {
-        return (Ok(Err(JobError::Invalid(format!("unknown job kind `{}`", job.kind)))), None);
+        return (
+            Ok(Err(JobError::Invalid(format!(
+                "unknown job kind `{}`",
+                job.kind
+            )))),
+            None,
+        );
     };
     let initial = job
         .progress
@@ -70,8 +100,11 @@ async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags
         progress: progress_tx,
     };
     let limits = shared.config.limits.clone();
+    let execute = shared.config.executor;
     shared.pool.spawn(move || {
-        let output = catch_unwind(AssertUnwindSafe(|| jobs::run(kind, &spec, &limits, checkpoint, &ctx)));
+        let output = catch_unwind(AssertUnwindSafe(|| {
+            execute(kind, &spec, &limits, checkpoint, &ctx)
+        }));
         drop(ctx);
         let _ = done_tx.send(output);
     });
@@ -120,16 +153,26 @@ async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags
 async fn apply(shared: &Shared, job: &JobRow, message: JobMessage) {
     match message {
         JobMessage::Checkpoint { step, state } => {
-            match shared.store.write_checkpoint(&job.id, job.fence, step as i64, &state).await {
+            match shared
+                .store
+                .write_checkpoint(&job.id, job.fence, step as i64, &state)
+                .await
+            {
                 Ok(true) => tracing::debug!(job = %job.id, step, "checkpoint written"),
-                Ok(false) => tracing::warn!(job = %job.id, "checkpoint refused: job no longer ours"),
+                Ok(false) => {
+                    tracing::warn!(job = %job.id, "checkpoint refused: job no longer ours")
+                }
                 Err(e) => tracing::error!(job = %job.id, error = %e, "checkpoint write failed"),
             }
         }
         JobMessage::Metrics { step, row } => {
             let mut row = row;
             row["step"] = json!(step);
-            match shared.store.write_metrics(&job.id, job.fence, step as i64, &row).await {
+            match shared
+                .store
+                .write_metrics(&job.id, job.fence, step as i64, &row)
+                .await
+            {
                 Ok(_) => shared.hub.publish(&job.id, "metrics", row),
                 Err(e) => tracing::error!(job = %job.id, error = %e, "metrics write failed"),
             }
@@ -138,7 +181,13 @@ async fn apply(shared: &Shared, job: &JobRow, message: JobMessage) {
 }
 
 /// Records the end of this run; returns the job's new status if the job was still ours.
-async fn finish(shared: &Shared, job: &JobRow, flags: &StopFlags, output: RunOutput, last_progress: Option<Value>) -> Option<Status> {
+async fn finish(
+    shared: &Shared,
+    job: &JobRow,
+    flags: &StopFlags,
+    output: RunOutput,
+    last_progress: Option<Value>,
+) -> Option<Status> {
     let store = &shared.store;
     let (id, fence) = (job.id.as_str(), job.fence);
     if flags.lease_lost.load(Ordering::Relaxed) {
@@ -147,21 +196,42 @@ async fn finish(shared: &Shared, job: &JobRow, flags: &StopFlags, output: RunOut
     let result = match output {
         Ok(Ok(JobOutcome::Finished(result))) => {
             let progress = final_progress(last_progress);
-            store.complete_job(id, fence, &result, &progress).await.map(|ok| ok.then_some(Status::Succeeded))
+            store
+                .complete_job(id, fence, &result, &progress)
+                .await
+                .map(|ok| ok.then_some(Status::Succeeded))
         }
         Ok(Ok(JobOutcome::Stopped)) => {
             if flags.cancel.load(Ordering::Relaxed) {
-                store.mark_cancelled(id, fence).await.map(|ok| ok.then_some(Status::Cancelled))
+                store
+                    .mark_cancelled(id, fence)
+                    .await
+                    .map(|ok| ok.then_some(Status::Cancelled))
             } else {
-                store.requeue_interrupted(id, fence).await.map(|ok| ok.then_some(Status::Queued))
+                store
+                    .requeue_interrupted(id, fence)
+                    .await
+                    .map(|ok| ok.then_some(Status::Queued))
             }
         }
-        Ok(Err(JobError::Invalid(message))) => store.fail_job(id, fence, "invalid", &message, true).await,
-        Ok(Err(JobError::Internal(message))) => store.fail_job(id, fence, "internal", &message, false).await,
+        Ok(Err(JobError::Invalid(message))) => {
+            store.fail_job(id, fence, "invalid", &message, true).await
+        }
+        Ok(Err(JobError::Internal(message))) => {
+            store.fail_job(id, fence, "internal", &message, false).await
+        }
         Err(payload) => {
             let message = panic_message(&payload);
             tracing::error!(job = %id, panic = %message, "job panicked");
-            store.fail_job(id, fence, "panic", &format!("the job panicked: {message}"), false).await
+            store
+                .fail_job(
+                    id,
+                    fence,
+                    "panic",
+                    &format!("the job panicked: {message}"),
+                    false,
+                )
+                .await
         }
     };
     result.unwrap_or_else(|e| {
@@ -172,7 +242,11 @@ async fn finish(shared: &Shared, job: &JobRow, flags: &StopFlags, output: RunOut
 
 /// Final progress: complete, keeping the step counters of the last report.
 fn final_progress(last: Option<Value>) -> Value {
-    let total = last.as_ref().and_then(|p| p.get("total_steps")).and_then(Value::as_u64).unwrap_or(0);
+    let total = last
+        .as_ref()
+        .and_then(|p| p.get("total_steps"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     progress_doc(1.0, total, total, "finished")
 }
 

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{now_ms, Store, StoreResult};
+use super::{Store, StoreResult, now_ms};
 
 /// How many checkpoints are kept per job (older ones are pruned on write).
 pub const KEPT_CHECKPOINTS: i64 = 3;
@@ -28,7 +28,13 @@ pub struct CheckpointRow {
 
 impl Store {
     /// Stores a checkpoint if the job is still running under `fence`; returns whether it did.
-    pub async fn write_checkpoint(&self, job_id: &str, fence: i64, step: i64, data: &Value) -> StoreResult<bool> {
+    pub async fn write_checkpoint(
+        &self,
+        job_id: &str,
+        fence: i64,
+        step: i64,
+        data: &Value,
+    ) -> StoreResult<bool> {
         let text = data.to_string();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let inserted = sqlx::query(

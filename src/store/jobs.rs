@@ -3,7 +3,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{now_ms, Store, StoreResult};
+use super::{Store, StoreResult, now_ms};
 
 /// Lifecycle states of a job (API.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +165,12 @@ impl Store {
 
     /// Extends the lease if the job is still ours (same fence, still running). Returns
     /// `Some(cancel_requested)` while we hold it, `None` once it was lost.
-    pub async fn heartbeat(&self, id: &str, fence: i64, lease_until: i64) -> StoreResult<Option<bool>> {
+    pub async fn heartbeat(
+        &self,
+        id: &str,
+        fence: i64,
+        lease_until: i64,
+    ) -> StoreResult<Option<bool>> {
         let row = sqlx::query(
             "UPDATE jobs SET lease_until = $1, updated_at = $2 \
              WHERE id = $3 AND fence = $4 AND status = 'running' RETURNING cancel_requested",
@@ -193,7 +198,13 @@ impl Store {
     }
 
     /// Marks a running job succeeded with its result (fenced).
-    pub async fn complete_job(&self, id: &str, fence: i64, result: &Value, progress: &Value) -> StoreResult<bool> {
+    pub async fn complete_job(
+        &self,
+        id: &str,
+        fence: i64,
+        result: &Value,
+        progress: &Value,
+    ) -> StoreResult<bool> {
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE jobs SET status = 'succeeded', result = $1, progress = $2, finished_at = $3, \

@@ -8,7 +8,13 @@ use super::{Store, StoreResult};
 impl Store {
     /// Upserts the row for `step`; a resumed run rewrites the rows it recomputes with the same
     /// values. Returns whether the job was still ours.
-    pub async fn write_metrics(&self, job_id: &str, fence: i64, step: i64, row: &Value) -> StoreResult<bool> {
+    pub async fn write_metrics(
+        &self,
+        job_id: &str,
+        fence: i64,
+        step: i64,
+        row: &Value,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO metrics (job_id, step, data) \
              SELECT $1, $2, $3 WHERE EXISTS \
@@ -31,7 +37,12 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter()
-            .map(|r| Ok((r.get::<i64, _>(0), serde_json::from_str(&r.get::<String, _>(1))?)))
+            .map(|r| {
+                Ok((
+                    r.get::<i64, _>(0),
+                    serde_json::from_str(&r.get::<String, _>(1))?,
+                ))
+            })
             .collect()
     }
 }

@@ -11,8 +11,8 @@ pub use jobs::{JobFilter, JobRow, NewJob, Status};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 /// Store errors: the database failed, or a fenced write found the job no longer ours.
 #[derive(Debug, thiserror::Error)]
@@ -69,3 +69,6 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub struct TestServer {
@@ -36,10 +36,25 @@ impl TestServer {
             .await
             .unwrap();
         });
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
-        let server = TestServer { base, client, stop: Some(tx), handle: Some(handle), _dir: dir };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        let server = TestServer {
+            base,
+            client,
+            stop: Some(tx),
+            handle: Some(handle),
+            _dir: dir,
+        };
         for _ in 0..100 {
-            if server.client.get(server.url("/healthz")).send().await.is_ok() {
+            if server
+                .client
+                .get(server.url("/healthz"))
+                .send()
+                .await
+                .is_ok()
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -55,7 +70,10 @@ impl TestServer {
         let r = self.client.get(self.url(path)).send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -73,11 +91,16 @@ impl TestServer {
             .unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn submit(&self, kind: &str, spec: Value) -> String {
-        let (status, body) = self.post("/v1/jobs", json!({"kind": kind, "spec": spec})).await;
+        let (status, body) = self
+            .post("/v1/jobs", json!({"kind": kind, "spec": spec}))
+            .await;
         assert_eq!(status, 201, "submit failed: {body}");
         body["id"].as_str().unwrap().to_string()
     }
@@ -90,7 +113,10 @@ impl TestServer {
             if statuses.contains(&job["status"].as_str().unwrap_or("")) {
                 return job;
             }
-            assert!(tokio::time::Instant::now() < deadline, "job {id} stuck: {job}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {id} stuck: {job}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

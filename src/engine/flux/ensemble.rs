@@ -124,9 +124,9 @@ impl NRooks {
 /// True if `targets` is a permutation of 0..n.
 pub fn is_permutation(targets: &[usize]) -> bool {
     let mut seen = vec![false; targets.len()];
-    targets.iter().all(|&t| {
-        t < seen.len() && !std::mem::replace(&mut seen[t], true)
-    })
+    targets
+        .iter()
+        .all(|&t| t < seen.len() && !std::mem::replace(&mut seen[t], true))
 }
 
 #[cfg(test)]

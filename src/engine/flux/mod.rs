@@ -10,3 +10,6 @@ pub mod gauss_hermite;
 pub mod network;
 pub mod sampled;
 pub mod stats;
+
+#[cfg(test)]
+mod agreement_tests;

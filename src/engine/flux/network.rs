@@ -18,9 +18,13 @@ pub enum InputMode {
 pub enum Noise {
     None,
     /// One independent draw per neuron and step: neurons stay conditionally independent.
-    Independent { std: f64 },
+    Independent {
+        std: f64,
+    },
     /// One draw per step shared by all neurons: the transition kernel becomes a mixture.
-    Shared { std: f64 },
+    Shared {
+        std: f64,
+    },
 }
 
 /// Number of Gauss–Hermite nodes used to average over input noise.
@@ -156,9 +160,10 @@ impl Network {
     /// Deterministic (zero-temperature) successor of a state index: x_i = 1 iff z_i > 0.
     pub fn deterministic_next_index(&self, state: u64, z: &mut [f64]) -> u64 {
         self.net_input_of_index(state, z);
-        z.iter()
-            .enumerate()
-            .fold(0u64, |acc, (i, &zi)| if zi > 0.0 { acc | 1 << i } else { acc })
+        z.iter().enumerate().fold(
+            0u64,
+            |acc, (i, &zi)| if zi > 0.0 { acc | 1 << i } else { acc },
+        )
     }
 }
 

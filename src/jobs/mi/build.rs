@@ -2,12 +2,12 @@
 //! built on demand and deterministically from the job seed.
 
 use ndarray::Array2;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::spec::{InputSpec, MiSpec, PermutationSpec, SignsSpec};
 use crate::engine::flux::ensemble::{Gaussian, NRooks, Permutation, Signs};
 use crate::engine::flux::network::{InputMode, Network, Noise};
-use crate::engine::rng::{stream, DOMAIN_NETWORK};
+use crate::engine::rng::{DOMAIN_NETWORK, stream};
 
 /// One network of the job: its position, the swept parameter value and its replicate number.
 pub struct PlannedNetwork {
@@ -40,7 +40,10 @@ pub fn build_network(spec: &MiSpec, seed: u64, index: usize) -> PlannedNetwork {
     let replicates = network_count(spec) / values;
     let (value_index, replicate) = (index / replicates, index % replicates);
     let mut params = Map::new();
-    let swept = net.sweep.as_ref().map(|s| (s.param.as_str(), s.values[value_index]));
+    let swept = net
+        .sweep
+        .as_ref()
+        .map(|s| (s.param.as_str(), s.values[value_index]));
     if let Some((param, value)) = swept {
         params.insert(param.to_string(), json!(value));
     }
@@ -74,7 +77,9 @@ pub fn build_network(spec: &MiSpec, seed: u64, index: usize) -> PlannedNetwork {
             permutation: match &r.permutation {
                 PermutationSpec::Named(s) if s == "ring" => Permutation::Ring,
                 PermutationSpec::Named(_) => Permutation::Random,
-                PermutationSpec::Given(t) => Permutation::Given(t.iter().map(|&v| v as usize).collect()),
+                PermutationSpec::Given(t) => {
+                    Permutation::Given(t.iter().map(|&v| v as usize).collect())
+                }
             },
             signs: match &r.signs {
                 SignsSpec::Named(s) if s == "positive" => Signs::Positive,

@@ -17,7 +17,11 @@ use crate::jobs::{FieldError, Limits};
 pub fn validate(spec: Value, limits: &Limits) -> Result<Value, Vec<FieldError>> {
     let mut parsed: MiSpec = serde_path_to_error::deserialize(spec).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "spec".to_string() } else { format!("spec.{path}") };
+        let field = if path == "." {
+            "spec".to_string()
+        } else {
+            format!("spec.{path}")
+        };
         vec![FieldError::new(field, e.into_inner().to_string())]
     })?;
     validate::check(&parsed, limits)?;

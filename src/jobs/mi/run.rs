@@ -4,17 +4,17 @@
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::build::{build_network, network_count, PlannedNetwork};
+use super::build::{PlannedNetwork, build_network, network_count};
 use super::result::*;
 use super::spec::MiSpec;
 use super::validate::uses_exact;
 use crate::engine::control::{Control, Stopped};
-use crate::engine::flux::attractors::{find_attractors, AttractorOptions, AttractorStats};
+use crate::engine::flux::attractors::{AttractorOptions, AttractorStats, find_attractors};
 use crate::engine::flux::correlation::CorrelationOptions;
-use crate::engine::flux::exact::{analyze_exact, ExactOptions};
-use crate::engine::flux::sampled::{analyze_sampled, SamplingOptions};
+use crate::engine::flux::exact::{ExactOptions, analyze_exact};
+use crate::engine::flux::sampled::{SamplingOptions, analyze_sampled};
 use crate::engine::flux::stats::spearman;
 use crate::jobs::{JobContext, JobError, JobOutcome, Limits};
 
@@ -44,17 +44,28 @@ impl Control for NetworkControl<'_> {
     fn progress(&self, fraction: f64, message: &str) {
         let overall = (self.index as f64 + fraction.clamp(0.0, 1.0)) / self.total as f64;
         let text = format!("network {}/{}: {message}", self.index + 1, self.total);
-        self.ctx.report(self.index as u64, self.total as u64, overall, &text);
+        self.ctx
+            .report(self.index as u64, self.total as u64, overall, &text);
     }
 }
 
-pub fn run(spec: &Value, limits: &Limits, checkpoint: Option<Value>, ctx: &dyn JobContext) -> Result<JobOutcome, JobError> {
-    let spec: MiSpec = serde_json::from_value(spec.clone()).map_err(|e| JobError::Invalid(format!("stored spec: {e}")))?;
+pub fn run(
+    spec: &Value,
+    limits: &Limits,
+    checkpoint: Option<Value>,
+    ctx: &dyn JobContext,
+) -> Result<JobOutcome, JobError> {
+    let spec: MiSpec = serde_json::from_value(spec.clone())
+        .map_err(|e| JobError::Invalid(format!("stored spec: {e}")))?;
     let seed = spec.seed.unwrap_or(0);
     let total = network_count(&spec);
     let mut state = match checkpoint {
-        Some(v) => serde_json::from_value::<Checkpoint>(v).map_err(|e| JobError::Invalid(format!("checkpoint: {e}")))?,
-        None => Checkpoint { networks: Vec::new(), elapsed_ms: 0 },
+        Some(v) => serde_json::from_value::<Checkpoint>(v)
+            .map_err(|e| JobError::Invalid(format!("checkpoint: {e}")))?,
+        None => Checkpoint {
+            networks: Vec::new(),
+            elapsed_ms: 0,
+        },
     };
     let started = Instant::now();
     let mut last_checkpoint = Instant::now();
@@ -79,7 +90,12 @@ pub fn run(spec: &Value, limits: &Limits, checkpoint: Option<Value>, ctx: &dyn J
             ctx.checkpoint(state.networks.len() as u64, to_value(&state)?);
             last_checkpoint = Instant::now();
         }
-        ctx.report(state.networks.len() as u64, total as u64, state.networks.len() as f64 / total as f64, "network finished");
+        ctx.report(
+            state.networks.len() as u64,
+            total as u64,
+            state.networks.len() as f64 / total as f64,
+            "network finished",
+        );
         if !finished_all && ctx.should_stop() {
             state.elapsed_ms = base_elapsed + started.elapsed().as_millis() as u64;
             ctx.checkpoint(state.networks.len() as u64, to_value(&state)?);
@@ -123,11 +139,18 @@ fn summarize(networks: &[NetworkResult]) -> Summary {
         count: networks.len(),
         spearman_mi_vs_correlation: spearman(&mi, &c),
         mi_bits_mean: (!mi.is_empty()).then(|| mi.iter().sum::<f64>() / mi.len() as f64),
-        correlation_rms_mean: networks.iter().map(|r| r.correlation_rms).sum::<f64>() / networks.len().max(1) as f64,
+        correlation_rms_mean: networks.iter().map(|r| r.correlation_rms).sum::<f64>()
+            / networks.len().max(1) as f64,
     }
 }
 
-fn analyze_network(spec: &MiSpec, limits: &Limits, seed: u64, planned: &PlannedNetwork, control: &dyn Control) -> Result<NetworkResult, Stopped> {
+fn analyze_network(
+    spec: &MiSpec,
+    limits: &Limits,
+    seed: u64,
+    planned: &PlannedNetwork,
+    control: &dyn Control,
+) -> Result<NetworkResult, Stopped> {
     let net = &planned.network;
     let n = net.n();
     let correlation = CorrelationOptions {
@@ -155,7 +178,10 @@ fn analyze_network(spec: &MiSpec, limits: &Limits, seed: u64, planned: &PlannedN
     };
     let corr = if uses_exact(spec, n, limits) {
         let started = Instant::now();
-        let options = ExactOptions { correlation, ..ExactOptions::default() };
+        let options = ExactOptions {
+            correlation,
+            ..ExactOptions::default()
+        };
         let exact = analyze_exact(net, &options, control)?;
         result.method = "exact".into();
         let conv = &exact.convergence;
@@ -241,7 +267,10 @@ fn attractor_report(stats: AttractorStats) -> AttractorReport {
             .list
             .iter()
             .take(MAX_LISTED_ATTRACTORS)
-            .map(|a| AttractorEntry { period: a.period, basin: a.basin })
+            .map(|a| AttractorEntry {
+                period: a.period,
+                basin: a.basin,
+            })
             .collect(),
         list_truncated: truncated,
     }

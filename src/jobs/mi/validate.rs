@@ -1,6 +1,6 @@
 //! Semantic checks of an `mi` spec: every problem names its field and the bound it broke.
 
-use super::spec::{MiSpec, Method, NetworkSpec, PermutationSpec, SignsSpec};
+use super::spec::{Method, MiSpec, NetworkSpec, PermutationSpec, SignsSpec};
 use crate::jobs::{FieldError, Limits};
 
 use crate::engine::flux::exact::EXACT_SHARED_NOISE_MAX_N;
@@ -32,13 +32,19 @@ impl Check<'_> {
         if !value.is_finite() {
             self.fail(field, "must be a finite number");
         } else if value < min || value > max {
-            self.fail(field, format!("must be between {min} and {max}, got {value}"));
+            self.fail(
+                field,
+                format!("must be between {min} and {max}, got {value}"),
+            );
         }
     }
 
     fn count(&mut self, field: &str, value: i64, min: i64, max: usize) -> usize {
         if value < min || value > max as i64 {
-            self.fail(field, format!("must be between {min} and {max}, got {value}"));
+            self.fail(
+                field,
+                format!("must be between {min} and {max}, got {value}"),
+            );
             return 0;
         }
         value as usize
@@ -60,13 +66,31 @@ pub fn check(spec: &MiSpec, limits: &Limits) -> Result<usize, Vec<FieldError>> {
         c.fail("spec.correlation.lag", format!("must be 0 or 1, got {lag}"));
     }
     let attractors = spec.attractors.settings();
-    c.count("spec.attractors.starts", attractors.starts, 1, MAX_ATTRACTOR_STARTS as usize);
-    c.count("spec.attractors.max_steps", attractors.max_steps, 1, MAX_ATTRACTOR_WALK as usize);
-    if c.errors.is_empty() { Ok(n) } else { Err(c.errors) }
+    c.count(
+        "spec.attractors.starts",
+        attractors.starts,
+        1,
+        MAX_ATTRACTOR_STARTS as usize,
+    );
+    c.count(
+        "spec.attractors.max_steps",
+        attractors.max_steps,
+        1,
+        MAX_ATTRACTOR_WALK as usize,
+    );
+    if c.errors.is_empty() {
+        Ok(n)
+    } else {
+        Err(c.errors)
+    }
 }
 
 fn check_network(c: &mut Check, net: &NetworkSpec) -> usize {
-    let sources = [net.weights.is_some(), net.ensemble.is_some(), net.nrooks.is_some()];
+    let sources = [
+        net.weights.is_some(),
+        net.ensemble.is_some(),
+        net.nrooks.is_some(),
+    ];
     if sources.iter().filter(|s| **s).count() != 1 {
         c.fail(
             "spec.network",
@@ -79,19 +103,39 @@ fn check_network(c: &mut Check, net: &NetworkSpec) -> usize {
         check_weights(c, w)
     } else if let Some(e) = &net.ensemble {
         let n = c.count("spec.network.ensemble.n", e.n, 1, max_n);
-        c.finite_within("spec.network.ensemble.std", e.std, 0.0, c.limits.max_abs_weight);
-        c.finite_within("spec.network.ensemble.mean", e.mean, -c.limits.max_abs_weight, c.limits.max_abs_weight);
+        c.finite_within(
+            "spec.network.ensemble.std",
+            e.std,
+            0.0,
+            c.limits.max_abs_weight,
+        );
+        c.finite_within(
+            "spec.network.ensemble.mean",
+            e.mean,
+            -c.limits.max_abs_weight,
+            c.limits.max_abs_weight,
+        );
         check_density(c, "spec.network.ensemble.density", e.density);
         if let Some(b) = e.balance {
             c.finite_within("spec.network.ensemble.balance", b, -1.0, 1.0);
         }
-        c.count("spec.network.ensemble.replicates", e.replicates, 1, c.limits.max_networks);
+        c.count(
+            "spec.network.ensemble.replicates",
+            e.replicates,
+            1,
+            c.limits.max_networks,
+        );
         n
     } else if let Some(r) = &net.nrooks {
         let n = c.count("spec.network.nrooks.n", r.n, 1, max_n);
         let bound = c.limits.max_abs_weight;
         c.finite_within("spec.network.nrooks.q", r.q, -bound, bound);
-        c.count("spec.network.nrooks.replicates", r.replicates, 1, c.limits.max_networks);
+        c.count(
+            "spec.network.nrooks.replicates",
+            r.replicates,
+            1,
+            c.limits.max_networks,
+        );
         if n > 0 {
             check_permutation(c, &r.permutation, n);
             check_signs(c, &r.signs, n);
@@ -105,7 +149,10 @@ fn check_network(c: &mut Check, net: &NetworkSpec) -> usize {
     }
     if let Some(bias) = &net.bias {
         if n > 0 && bias.len() != n {
-            c.fail("spec.network.bias", format!("must have one entry per neuron ({n}), got {}", bias.len()));
+            c.fail(
+                "spec.network.bias",
+                format!("must have one entry per neuron ({n}), got {}", bias.len()),
+            );
         }
         let bound = c.limits.max_abs_weight;
         for (i, b) in bias.iter().enumerate() {
@@ -130,7 +177,10 @@ fn check_weights(c: &mut Check, w: &[Vec<f64>]) -> usize {
         return 0;
     }
     if n > max_n {
-        c.fail("spec.network.weights", format!("N = {n} exceeds the largest network, N ≤ {max_n}"));
+        c.fail(
+            "spec.network.weights",
+            format!("N = {n} exceeds the largest network, N ≤ {max_n}"),
+        );
         return 0;
     }
     let bound = c.limits.max_abs_weight;
@@ -139,7 +189,10 @@ fn check_weights(c: &mut Check, w: &[Vec<f64>]) -> usize {
         if row.len() != n {
             c.fail(
                 format!("spec.network.weights[{i}]"),
-                format!("matrix must be square: row {i} has {} entries, expected {n}", row.len()),
+                format!(
+                    "matrix must be square: row {i} has {} entries, expected {n}",
+                    row.len()
+                ),
             );
             continue;
         }
@@ -162,11 +215,20 @@ fn check_permutation(c: &mut Check, p: &PermutationSpec, n: usize) {
     let field = "spec.network.nrooks.permutation";
     match p {
         PermutationSpec::Named(name) if name == "random" || name == "ring" => {}
-        PermutationSpec::Named(name) => c.fail(field, format!("must be \"random\", \"ring\" or a list, got \"{name}\"")),
+        PermutationSpec::Named(name) => c.fail(
+            field,
+            format!("must be \"random\", \"ring\" or a list, got \"{name}\""),
+        ),
         PermutationSpec::Given(list) => {
             let targets: Vec<usize> = list.iter().map(|&t| t.max(0) as usize).collect();
-            if list.len() != n || list.iter().any(|&t| t < 0) || !crate::engine::flux::ensemble::is_permutation(&targets) {
-                c.fail(field, format!("must list each of the neurons 0..{} exactly once", n - 1));
+            if list.len() != n
+                || list.iter().any(|&t| t < 0)
+                || !crate::engine::flux::ensemble::is_permutation(&targets)
+            {
+                c.fail(
+                    field,
+                    format!("must list each of the neurons 0..{} exactly once", n - 1),
+                );
             }
         }
     }
@@ -176,7 +238,10 @@ fn check_signs(c: &mut Check, s: &SignsSpec, n: usize) {
     let field = "spec.network.nrooks.signs";
     match s {
         SignsSpec::Named(name) if name == "random" || name == "positive" => {}
-        SignsSpec::Named(name) => c.fail(field, format!("must be \"random\", \"positive\" or a list, got \"{name}\"")),
+        SignsSpec::Named(name) => c.fail(
+            field,
+            format!("must be \"random\", \"positive\" or a list, got \"{name}\""),
+        ),
         SignsSpec::Given(list) => {
             if list.len() != n || list.iter().any(|&v| v != 1.0 && v != -1.0) {
                 c.fail(field, format!("must list {n} signs, each 1 or -1"));
@@ -191,15 +256,31 @@ fn check_sweep(c: &mut Check, net: &NetworkSpec, sweep: &super::spec::SweepSpec)
     } else if net.nrooks.is_some() {
         &NROOKS_SWEEP_PARAMS
     } else {
-        c.fail("spec.network.sweep", "a sweep needs an `ensemble` or `nrooks` network to repeat");
+        c.fail(
+            "spec.network.sweep",
+            "a sweep needs an `ensemble` or `nrooks` network to repeat",
+        );
         return;
     };
     if !allowed.contains(&sweep.param.as_str()) {
-        c.fail("spec.network.sweep.param", format!("must be one of {}, got \"{}\"", allowed.join(", "), sweep.param));
+        c.fail(
+            "spec.network.sweep.param",
+            format!(
+                "must be one of {}, got \"{}\"",
+                allowed.join(", "),
+                sweep.param
+            ),
+        );
         return;
     }
     if sweep.values.is_empty() || sweep.values.len() > MAX_SWEEP_VALUES {
-        c.fail("spec.network.sweep.values", format!("must hold 1 to {MAX_SWEEP_VALUES} values, got {}", sweep.values.len()));
+        c.fail(
+            "spec.network.sweep.values",
+            format!(
+                "must hold 1 to {MAX_SWEEP_VALUES} values, got {}",
+                sweep.values.len()
+            ),
+        );
         return;
     }
     let bound = c.limits.max_abs_weight;
@@ -224,7 +305,10 @@ fn check_sweep(c: &mut Check, net: &NetworkSpec, sweep: &super::spec::SweepSpec)
     if total > c.limits.max_networks {
         c.fail(
             "spec.network.sweep.values",
-            format!("{total} networks (values × replicates) exceed the limit of {}", c.limits.max_networks),
+            format!(
+                "{total} networks (values × replicates) exceed the limit of {}",
+                c.limits.max_networks
+            ),
         );
     }
 }
@@ -232,8 +316,16 @@ fn check_sweep(c: &mut Check, net: &NetworkSpec, sweep: &super::spec::SweepSpec)
 /// Whether the exact method will be used for an N-neuron network with this spec.
 pub fn uses_exact(spec: &MiSpec, n: usize, limits: &Limits) -> bool {
     let shared = spec.network.noise.shared && spec.network.noise.std > 0.0
-        || spec.network.sweep.as_ref().is_some_and(|s| s.param == "noise_std" && spec.network.noise.shared);
-    let exact_max = if shared { EXACT_SHARED_NOISE_MAX_N.min(limits.exact_max_n) } else { limits.exact_max_n };
+        || spec
+            .network
+            .sweep
+            .as_ref()
+            .is_some_and(|s| s.param == "noise_std" && spec.network.noise.shared);
+    let exact_max = if shared {
+        EXACT_SHARED_NOISE_MAX_N.min(limits.exact_max_n)
+    } else {
+        limits.exact_max_n
+    };
     match spec.method {
         Method::Exact => true,
         Method::Sampled => false,
@@ -245,7 +337,11 @@ fn check_method(c: &mut Check, spec: &MiSpec, n: usize) {
     let limits = c.limits;
     let shared = spec.network.noise.shared;
     if spec.method == Method::Exact {
-        let max = if shared { EXACT_SHARED_NOISE_MAX_N.min(limits.exact_max_n) } else { limits.exact_max_n };
+        let max = if shared {
+            EXACT_SHARED_NOISE_MAX_N.min(limits.exact_max_n)
+        } else {
+            limits.exact_max_n
+        };
         if n > max {
             let why = if shared { " with shared noise" } else { "" };
             c.fail(
@@ -264,7 +360,10 @@ fn check_method(c: &mut Check, spec: &MiSpec, n: usize) {
     let total = (steps as u64).saturating_mul(runs as u64);
     let max_total = crate::engine::flux::sampled::MAX_TOTAL_STEPS;
     if total > max_total {
-        c.fail("spec.sampling.steps", format!("steps × runs = {total} exceeds the bound of {max_total}"));
+        c.fail(
+            "spec.sampling.steps",
+            format!("steps × runs = {total} exceeds the bound of {max_total}"),
+        );
     }
     let work = (n * n) as f64 * (steps + burn) as f64 * runs as f64;
     if work > limits.max_sampling_work {

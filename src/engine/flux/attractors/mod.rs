@@ -164,28 +164,29 @@ pub fn find_attractors(
     }
     assert!(options.starts >= 1 && options.max_steps >= 1);
     let mut rng = stream(seed, &[DOMAIN_ATTRACTORS, network_index]);
-    let reached = sample_starts(&successor, options, &mut rng, control)?;
+    let tally = sample_starts(&successor, options, &mut rng, control)?;
     control.progress(1.0, "attractors found");
-    Ok(sampled_stats(options.starts as u64, reached))
+    Ok(sampled_stats(options.starts as u64, tally))
 }
 
 /// Starts processed per parallel batch (their states are drawn in order beforehand).
 const START_BATCH: usize = 64;
 
-/// Walks every start, in parallel batches, returning the outcomes in start order.
+/// Walks every start, in parallel batches, tallying the outcomes in start order.
 fn sample_starts(
     successor: &Successor,
     options: &AttractorOptions,
     rng: &mut EngineRng,
     control: &dyn Control,
-) -> Result<Vec<Option<Reached>>, Stopped> {
+) -> Result<Tally, Stopped> {
     let words = successor.n.div_ceil(64);
-    let mut outcomes = Vec::with_capacity(options.starts);
-    while outcomes.len() < options.starts {
+    let mut tally = Tally::default();
+    let mut done = 0;
+    while done < options.starts {
         if control.should_stop() {
             return Err(Stopped);
         }
-        let batch = START_BATCH.min(options.starts - outcomes.len());
+        let batch = START_BATCH.min(options.starts - done);
         let starts: Vec<Vec<u64>> = (0..batch)
             .map(|_| random_state(rng, successor.n, words))
             .collect();
@@ -193,13 +194,14 @@ fn sample_starts(
             .par_iter()
             .map(|s| walk::walk(successor, s, options.max_steps as u64, control))
             .collect::<Result<_, _>>()?;
-        outcomes.extend(part);
+        part.into_iter().for_each(|outcome| tally.add(outcome));
+        done += batch;
         control.progress(
-            outcomes.len() as f64 / options.starts as f64,
+            done as f64 / options.starts as f64,
             "following random starts",
         );
     }
-    Ok(outcomes)
+    Ok(tally)
 }
 
 /// A uniformly random state as a bitset (one draw per 64 neurons).
@@ -261,8 +263,9 @@ fn exhaustive_stats(n: usize, mut cycles: Vec<exhaustive::Cycle>) -> AttractorSt
     }
 }
 
-fn sampled_stats(starts: u64, reached: Vec<Option<Reached>>) -> AttractorStats {
-    let (list, unresolved) = tally(reached);
+fn sampled_stats(starts: u64, tally: Tally) -> AttractorStats {
+    let unresolved = tally.unresolved;
+    let list = tally.into_sorted();
     let m = means(&list);
     AttractorStats {
         method: "sampled",
@@ -277,18 +280,23 @@ fn sampled_stats(starts: u64, reached: Vec<Option<Reached>>) -> AttractorStats {
     }
 }
 
-/// Groups the outcomes by attractor (in start order) and sorts them like the exhaustive
-/// list, breaking ties by the canonical state; returns the list and the unresolved count.
-fn tally(reached: Vec<Option<Reached>>) -> (Vec<Attractor>, u64) {
-    let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
-    let mut found: Vec<(Attractor, Vec<u64>)> = Vec::new();
-    let mut unresolved = 0;
-    for outcome in reached {
+/// The attractors reached so far, in order of discovery, each with its canonical (smallest)
+/// state; memory grows with the number of distinct attractors, not of starts.
+#[derive(Default)]
+struct Tally {
+    index: HashMap<Vec<u64>, usize>,
+    found: Vec<(Attractor, Vec<u64>)>,
+    unresolved: u64,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: Option<Reached>) {
         let Some(r) = outcome else {
-            unresolved += 1;
-            continue;
+            self.unresolved += 1;
+            return;
         };
-        let k = *index.entry(r.canonical.clone()).or_insert_with(|| {
+        let found = &mut self.found;
+        let k = *self.index.entry(r.canonical.clone()).or_insert_with(|| {
             found.push((
                 Attractor {
                     period: r.period,
@@ -300,12 +308,16 @@ fn tally(reached: Vec<Option<Reached>>) -> (Vec<Attractor>, u64) {
         });
         found[k].0.basin += 1;
     }
-    found.sort_by(|(a, ka), (b, kb)| {
-        (b.basin, a.period)
-            .cmp(&(a.basin, b.period))
-            .then_with(|| ka.iter().rev().cmp(kb.iter().rev()))
-    });
-    (found.into_iter().map(|(a, _)| a).collect(), unresolved)
+
+    /// Sorted like the exhaustive list, ties broken by the canonical state.
+    fn into_sorted(mut self) -> Vec<Attractor> {
+        self.found.sort_by(|(a, ka), (b, kb)| {
+            (b.basin, a.period)
+                .cmp(&(a.basin, b.period))
+                .then_with(|| ka.iter().rev().cmp(kb.iter().rev()))
+        });
+        self.found.into_iter().map(|(a, _)| a).collect()
+    }
 }
 
 fn truncate(mut list: Vec<Attractor>) -> Vec<Attractor> {

@@ -172,18 +172,15 @@ fn sampled_method_finds_the_exhaustive_attractors() {
     for net in [ring(8, 0), ring(8, 1), gaussian(10, 4)] {
         let expected = reference(&net);
         let mut rng = stream(5, &[DOMAIN_ATTRACTORS, 0]);
-        let reached = sample_starts(
-            &Successor::new(&net),
-            &sampled(4000, 5000),
-            &mut rng,
-            &Unattended,
-        )
-        .unwrap();
+        let options = sampled(4000, 5000);
+        let tally = sample_starts(&Successor::new(&net), &options, &mut rng, &Unattended).unwrap();
+        assert_eq!(tally.unresolved, 0);
         let states = (1u64 << net.n()) as f64;
         let mut basins: BTreeMap<u64, u64> = BTreeMap::new();
-        for r in reached.iter().map(|r| r.as_ref().unwrap()) {
-            assert_eq!(r.period, expected[&r.canonical[0]].0);
-            *basins.entry(r.canonical[0]).or_default() += 1;
+        for (attractor, canonical) in &tally.found {
+            let (period, _) = expected[&canonical[0]];
+            assert_eq!(attractor.period, period);
+            basins.insert(canonical[0], attractor.basin);
         }
         // Every attractor whose basin holds ≥ 1/256 of the states is found (misses have
         // probability < e^-15), with a basin share within a few standard errors.

@@ -39,9 +39,10 @@ pub const SAMPLED_MAX_N: usize = 2000;
 /// (fingerprints plus one sort buffer): at most 160 MB.
 pub const MAX_TOTAL_STEPS: u64 = 10_000_000;
 
-/// Upper bound on (burn_in + steps) × runs × N², the number of weight visits, which sets the
-/// running time (about 1.5 GEMM flops per visit plus the simulation; see
-/// bench/results/sampled.md): 2·10¹³ is of the order of an hour of one core.
+/// Upper bound on (burn_in + steps) × runs × N², which sets the running time: a step reads
+/// about N²/2 weights to update z and costs 3·N² flops of moment GEMMs. Measured at N = 1000
+/// (bench/results/sampled.md): about 4·10⁹ units per second per core, so the bound is
+/// roughly 80 core-minutes (40 minutes on two cores).
 pub const MAX_SAMPLING_WORK: f64 = 2e13;
 
 /// Most runs one job may ask for.

@@ -121,8 +121,22 @@ impl Moments {
         let first = Mat::<f64>::from_fn(runs, n, |r, i| f64::from(self.endpoints[r].0[i]));
         let last = Mat::<f64>::from_fn(runs, n, |r, i| f64::from(self.endpoints[r].1[i]));
         let mut m = Mat::<f64>::from_fn(n, n, |i, j| self.lag0[i * n + j]);
-        matmul(m.as_mut(), Accum::Add, last.transpose(), &last, 1.0, Par::Seq);
-        matmul(m.as_mut(), Accum::Add, first.transpose(), &first, -1.0, Par::Seq);
+        matmul(
+            m.as_mut(),
+            Accum::Add,
+            last.transpose(),
+            &last,
+            1.0,
+            Par::Seq,
+        );
+        matmul(
+            m.as_mut(),
+            Accum::Add,
+            first.transpose(),
+            &first,
+            -1.0,
+            Par::Seq,
+        );
         let mut out = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
