@@ -438,3 +438,57 @@ async fn graceful_shutdown_requeues_and_restart_finishes_identically() {
     assert_eq!(result["networks"], reference);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn artifacts_csv_and_npy() {
+    let s = TestServer::start().await;
+    let spec =
+        json!({"network": {"ensemble": {"n": 5, "replicates": 3}}, "method": "exact", "seed": 4});
+    let (status, body) = s
+        .post("/v1/jobs?wait=30", json!({"kind": "mi", "spec": spec}))
+        .await;
+    assert_eq!(status, 200);
+    let id = body["id"].as_str().unwrap();
+    let csv = s
+        .client
+        .get(s.url(&format!("/v1/jobs/{id}/artifacts/metrics.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("step,"), "{text}");
+    assert_eq!(text.lines().count(), 4);
+    let npy = s
+        .client
+        .get(s.url(&format!("/v1/jobs/{id}/artifacts/weights.npy")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&npy[..6], b"\x93NUMPY");
+    let header_len = u16::from_le_bytes([npy[8], npy[9]]) as usize;
+    let header = std::str::from_utf8(&npy[10..10 + header_len]).unwrap();
+    assert!(header.contains("'shape': (3, 5, 5)"), "{header}");
+    let first = f64::from_le_bytes(npy[10 + header_len..18 + header_len].try_into().unwrap());
+    assert_eq!(
+        first,
+        body["result"]["networks"][0]["weights"][0][0]
+            .as_f64()
+            .unwrap()
+    );
+    let (status, json) = s
+        .get(&format!("/v1/jobs/{id}/artifacts/weights.json"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(json["networks"].as_array().unwrap().len(), 3);
+    let (status, problem) = s.get(&format!("/v1/jobs/{id}/artifacts/model.json")).await;
+    assert_eq!(status, 404);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("weights.npy"),
+        "{problem}"
+    );
+    s.stop().await;
+}

@@ -181,6 +181,24 @@ async fn bad_inputs_are_named() {
         "{p}"
     );
     expect_problem(&s, mi(json!({"network": {"ensemble": {"n": 2000}}, "sampling": {"steps": 10000000, "runs": 64}})), 422, "spec.sampling.steps").await;
+    // The random-start attractor search is bounded too.
+    let p = expect_problem(
+        &s,
+        mi(
+            json!({"network": {"ensemble": {"n": 1000}}, "sampling": {"steps": 1000, "runs": 1},
+        "attractors": {"starts": 100000, "max_steps": 10000000}}),
+        ),
+        422,
+        "spec.attractors",
+    )
+    .await;
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exceeds"),
+        "{p}"
+    );
     // Sweeps, permutations, signs, bias, lag.
     expect_problem(
         &s,

@@ -34,45 +34,57 @@ pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let mut live = state.hub.subscribe(&id);
+    let live = state.hub.subscribe(&id);
     let row = load(&state, &id).await?;
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
-        let snapshot = JobView::from(&row);
-        if tx.send(Ok(event("snapshot", &snapshot))).await.is_err() {
-            return;
-        }
-        if row.status().is_terminal() {
-            let _ = tx.send(Ok(event("done", &snapshot))).await;
-            return;
-        }
-        let mut poll = tokio::time::interval(POLL);
-        loop {
-            tokio::select! {
-                _ = state.shutdown.cancelled() => return,
-                _ = tx.closed() => return,
-                received = live.recv() => match received {
-                    Ok(ev) if ev.name == "done" => break,
-                    Ok(ev) => {
-                        if tx.send(Ok(event(ev.name, &ev.data))).await.is_err() {
-                            return;
-                        }
+        forward(&state, &id, row, live, &tx).await;
+        state.hub.release(&id);
+    });
+    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
+}
+
+/// Sends the snapshot, then live events until `done`, the client leaving or shutdown.
+async fn forward(
+    state: &AppState,
+    id: &str,
+    row: crate::store::JobRow,
+    mut live: tokio::sync::broadcast::Receiver<crate::runner::JobEvent>,
+    tx: &mpsc::Sender<Result<Event, Infallible>>,
+) {
+    let snapshot = JobView::from(&row);
+    if tx.send(Ok(event("snapshot", &snapshot))).await.is_err() {
+        return;
+    }
+    if row.status().is_terminal() {
+        let _ = tx.send(Ok(event("done", &snapshot))).await;
+        return;
+    }
+    let mut poll = tokio::time::interval(POLL);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tx.closed() => return,
+            received = live.recv() => match received {
+                Ok(ev) if ev.name == "done" => break,
+                Ok(ev) => {
+                    if tx.send(Ok(event(ev.name, &ev.data))).await.is_err() {
+                        return;
                     }
-                    Err(RecvError::Lagged(_)) => continue,
-                    Err(RecvError::Closed) => break,
-                },
-                _ = poll.tick() => {
-                    if let Ok(row) = load(&state, &id).await
-                        && row.status().is_terminal()
-                    {
-                        break;
-                    }
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            },
+            _ = poll.tick() => {
+                if let Ok(row) = load(state, id).await
+                    && row.status().is_terminal()
+                {
+                    break;
                 }
             }
         }
-        if let Ok(row) = load(&state, &id).await {
-            let _ = tx.send(Ok(event("done", &JobView::from(&row)))).await;
-        }
-    });
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
+    }
+    if let Ok(row) = load(state, id).await {
+        let _ = tx.send(Ok(event("done", &JobView::from(&row)))).await;
+    }
 }

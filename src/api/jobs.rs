@@ -172,7 +172,18 @@ fn view_with_result(row: &JobRow) -> JobView {
 
 /// Waits until the job is finished or `timeout` passes; returns the latest row.
 async fn wait_for_end(state: &AppState, id: &str, timeout: Duration) -> ApiResult<JobRow> {
-    let mut events = state.hub.subscribe(id);
+    let events = state.hub.subscribe(id);
+    let row = wait_with(state, id, timeout, events).await;
+    state.hub.release(id);
+    row
+}
+
+async fn wait_with(
+    state: &AppState,
+    id: &str,
+    timeout: Duration,
+    mut events: tokio::sync::broadcast::Receiver<crate::runner::JobEvent>,
+) -> ApiResult<JobRow> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let row = load(state, id).await?;

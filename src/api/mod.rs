@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, request parsing and validation, wire views and problem documents.
 //! No SQL and no maths here.
 
+pub mod artifacts;
 pub mod error;
 pub mod events;
 pub mod jobs;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
             get(jobs::latest_checkpoint),
         )
         .route("/v1/jobs/{id}/events", get(events::events))
+        .route("/v1/jobs/{id}/artifacts/{name}", get(artifacts::artifact))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))

@@ -1,6 +1,7 @@
 //! One module per job kind: wire spec (serde + validation) → engine calls → result document.
 //! The only place that knows both the wire format and the engine.
 
+pub mod artifacts;
 pub mod context;
 pub mod mi;
 pub mod validation;

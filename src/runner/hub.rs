@@ -19,6 +19,7 @@ pub struct JobEvent {
 /// Per-job broadcast channels, created on first use and dropped when the job is done.
 #[derive(Default)]
 pub struct EventHub {
+    /// Job id → sender; an entry lives while the job runs or someone listens.
     channels: Mutex<HashMap<String, broadcast::Sender<JobEvent>>>,
 }
 
@@ -35,6 +36,14 @@ impl EventHub {
         let map = self.channels.lock().expect("hub lock");
         if let Some(tx) = map.get(job_id) {
             let _ = tx.send(JobEvent { name, data });
+        }
+    }
+
+    /// Forgets a job's channel once nobody listens (a subscriber that leaves before `done`).
+    pub fn release(&self, job_id: &str) {
+        let mut map = self.channels.lock().expect("hub lock");
+        if map.get(job_id).is_some_and(|tx| tx.receiver_count() == 0) {
+            map.remove(job_id);
         }
     }
 

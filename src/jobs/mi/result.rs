@@ -76,9 +76,10 @@ pub struct AttractorReport {
     /// `exhaustive` (all 2^N states) or `sampled` (random starts).
     pub method: String,
     pub count: usize,
-    pub mean_period: f64,
-    pub mean_period_state_weighted: f64,
-    pub max_period: u64,
+    /// Null when no attractor was found (every random start unresolved).
+    pub mean_period: Option<f64>,
+    pub mean_period_state_weighted: Option<f64>,
+    pub max_period: Option<u64>,
     pub cycle_state_fraction: Option<f64>,
     pub starts: Option<u64>,
     pub unresolved_starts: u64,

@@ -121,7 +121,7 @@ fn metrics_row(r: &NetworkResult) -> Value {
         "replicate": r.replicate,
         "mi_bits": r.mi_bits,
         "correlation_rms": r.correlation_rms,
-        "mean_period": r.attractors.as_ref().map(|a| a.mean_period),
+        "mean_period": r.attractors.as_ref().and_then(|a| a.mean_period),
     });
     for (k, v) in &r.params {
         row[k] = v.clone();
@@ -253,13 +253,14 @@ fn analyze_network(
 }
 
 fn attractor_report(stats: AttractorStats) -> AttractorReport {
-    let truncated = stats.list.len() > MAX_LISTED_ATTRACTORS;
+    let truncated = stats.list.len() > MAX_LISTED_ATTRACTORS || stats.list.len() < stats.count;
+    let found = stats.count > 0;
     AttractorReport {
         method: stats.method.to_string(),
         count: stats.count,
-        mean_period: stats.mean_period,
-        mean_period_state_weighted: stats.mean_period_state_weighted,
-        max_period: stats.max_period,
+        mean_period: found.then_some(stats.mean_period),
+        mean_period_state_weighted: found.then_some(stats.mean_period_state_weighted),
+        max_period: found.then_some(stats.max_period),
         cycle_state_fraction: stats.cycle_state_fraction,
         starts: stats.starts,
         unresolved_starts: stats.unresolved_starts,

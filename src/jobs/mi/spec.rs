@@ -252,5 +252,5 @@ fn default_starts() -> i64 {
     1_000
 }
 fn default_walk() -> i64 {
-    1_000_000
+    10_000
 }

@@ -3,7 +3,9 @@
 use super::spec::{Method, MiSpec, NetworkSpec, PermutationSpec, SignsSpec};
 use crate::jobs::{FieldError, Limits};
 
+use crate::engine::flux::attractors::AttractorOptions;
 use crate::engine::flux::exact::EXACT_SHARED_NOISE_MAX_N;
+use crate::engine::flux::sampled::SamplingOptions;
 
 /// Most sweep values.
 pub const MAX_SWEEP_VALUES: usize = 1_000;
@@ -66,18 +68,28 @@ pub fn check(spec: &MiSpec, limits: &Limits) -> Result<usize, Vec<FieldError>> {
         c.fail("spec.correlation.lag", format!("must be 0 or 1, got {lag}"));
     }
     let attractors = spec.attractors.settings();
-    c.count(
+    let starts = c.count(
         "spec.attractors.starts",
         attractors.starts,
         1,
         MAX_ATTRACTOR_STARTS as usize,
     );
-    c.count(
+    let walk = c.count(
         "spec.attractors.max_steps",
         attractors.max_steps,
         1,
         MAX_ATTRACTOR_WALK as usize,
     );
+    if attractors.enabled && n > 0 && starts > 0 && walk > 0 {
+        let options = AttractorOptions {
+            exhaustive_max_n: limits.attractors_exhaustive_max_n,
+            starts,
+            max_steps: walk,
+        };
+        if let Err(message) = options.validate(n) {
+            c.fail("spec.attractors", message);
+        }
+    }
     if c.errors.is_empty() {
         Ok(n)
     } else {
@@ -353,6 +365,7 @@ fn check_method(c: &mut Check, spec: &MiSpec, n: usize) {
     if uses_exact(spec, n, limits) {
         return;
     }
+    let before = c.errors.len();
     let s = spec.sampling;
     let steps = c.count("spec.sampling.steps", s.steps, 1, limits.max_steps);
     let burn = c.count("spec.sampling.burn_in", s.burn_in, 0, limits.max_steps);
@@ -374,5 +387,16 @@ fn check_method(c: &mut Check, spec: &MiSpec, n: usize) {
                 limits.max_sampling_work
             ),
         );
+    }
+    if c.errors.len() == before && steps > 0 && runs > 0 {
+        let options = SamplingOptions {
+            steps,
+            burn_in: burn,
+            runs,
+            correlation: Default::default(),
+        };
+        if let Err(message) = options.validate(n) {
+            c.fail("spec.sampling", message);
+        }
     }
 }

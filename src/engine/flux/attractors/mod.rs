@@ -30,13 +30,15 @@ pub const EXHAUSTIVE_MAX_N: usize = 24;
 /// Largest network for either method (the walker keeps N² weights in f64: 32 MB at 2000).
 pub const ATTRACTOR_MAX_N: usize = 2000;
 
-/// Most random starts and most steps per start one job may ask for.
+/// Most random starts one job may ask for (the tally keeps one state per attractor found).
 pub const MAX_STARTS: usize = 1_000_000;
+/// Most steps one start may take before it counts as unresolved.
 pub const MAX_STEPS_PER_START: usize = 10_000_000;
 
-/// Bound on starts × max_steps × N² for the sampled method, its worst-case number of weight
-/// visits (a step adds at most N/2 columns of N weights, plus N comparisons; about an hour of
-/// one core at the limit).
+/// Bound on starts × max_steps × N² for the sampled method. A start takes at most
+/// 2·max_steps steps (detection, then one lap of the cycle), each reading up to N²/2 weights;
+/// measured at N = 200 (bench/results/sampled.md) about 6·10⁹ units per second per core, so
+/// the bound is under two core-hours in the worst case.
 pub const MAX_ATTRACTOR_WORK: f64 = 2e13;
 
 /// At most this many attractors are listed (largest basins first); `count` and the means
@@ -128,6 +130,7 @@ pub struct AttractorStats {
     /// ⟨L⟩_state: Σ_k basin_k·period_k / Σ_k basin_k, i.e. over 2^N states or over the
     /// resolved starts (0 when none was found).
     pub mean_period_state_weighted: f64,
+    /// The longest period found (0 when none was found).
     pub max_period: u64,
     /// Fraction of all 2^N states lying on a cycle (exhaustive method only).
     pub cycle_state_fraction: Option<f64>,

@@ -41,8 +41,8 @@ pub const MAX_TOTAL_STEPS: u64 = 10_000_000;
 
 /// Upper bound on (burn_in + steps) × runs × N², which sets the running time: a step reads
 /// about N²/2 weights to update z and costs 3·N² flops of moment GEMMs. Measured at N = 1000
-/// (bench/results/sampled.md): about 4·10⁹ units per second per core, so the bound is
-/// roughly 80 core-minutes (40 minutes on two cores).
+/// (bench/results/sampled.md, on a loaded machine): 3–3.5·10⁹ units per second per core, so
+/// the bound is about 1.5 core-hours.
 pub const MAX_SAMPLING_WORK: f64 = 2e13;
 
 /// Most runs one job may ask for.
