@@ -1,5 +1,7 @@
 //! The `fluxlab` command: `serve` runs the server, `openapi` prints the API document.
 
+use std::io::Write;
+
 use clap::{Parser, Subcommand};
 use utoipa::OpenApi;
 
@@ -27,8 +29,13 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Openapi => {
-            println!("{}", fluxlab::api::ApiDoc::openapi().to_pretty_json()?);
-            Ok(())
+            let doc = fluxlab::api::ApiDoc::openapi().to_pretty_json()?;
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`fluxlab openapi | head`) is not an error worth a panic.
+            match writeln!(out, "{doc}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
         }
         Command::Serve(config) => {
             tracing_subscriber::fmt()

@@ -364,6 +364,17 @@ async fn service_endpoints() {
     assert_eq!(s.get("/readyz").await.0, 200);
     let (_, doc) = s.get("/openapi.json").await;
     assert!(doc["paths"]["/v1/jobs"]["post"].is_object());
+    for path in [
+        "/v1/jobs/{id}/events",
+        "/v1/jobs/{id}/artifacts/{name}",
+        "/v1/jobs/{id}/checkpoints/latest",
+        "/metrics",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
     assert!(doc["components"]["schemas"]["MiSpec"].is_object());
     s.post(
         "/v1/jobs?wait=20",

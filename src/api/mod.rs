@@ -53,6 +53,7 @@ pub struct AppState {
         jobs::delete,
         jobs::result,
         jobs::metrics,
+        artifacts::artifact,
         jobs::checkpoints,
         jobs::latest_checkpoint,
         events::events,
