@@ -193,3 +193,70 @@ fn kill_dash_nine_then_restart_resumes_to_the_identical_result() {
     second.child.kill().unwrap();
     second.child.wait().unwrap();
 }
+
+fn evolution_spec() -> Value {
+    json!({
+        "n": 8, "init": {"ensemble": {"type": "gaussian", "std": 1.0}},
+        "strategy": "plus", "parents": 16, "offspring": 64, "generations": 400,
+        "mutation": {"std": 0.1, "rate": 1.0, "adaptive": true},
+        "constraint": {"type": "frobenius", "value": 8.49},
+        "objectives": [{"name": "mi"}, {"name": "mean_period", "weight": 0.05}],
+        "seed": 99, "checkpoint_every": 20
+    })
+}
+
+#[test]
+fn evolution_killed_mid_run_resumes_bit_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reference = start(&format!("sqlite://{}", dir.path().join("ref.db").display()));
+    let (status, job) = post(
+        &reference,
+        "/v1/jobs",
+        json!({"kind": "evolution", "spec": evolution_spec()}),
+    );
+    assert_eq!(status, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    wait_for(&reference, &id, "succeeded", 600);
+    let expected = get(&reference, &format!("/v1/jobs/{id}/result"));
+    let expected_metrics = get(&reference, &format!("/v1/jobs/{id}/metrics"));
+    reference.child.kill().unwrap();
+    reference.child.wait().unwrap();
+
+    let db = format!("sqlite://{}", dir.path().join("evo.db").display());
+    let mut first = start(&db);
+    let (_, job) = post(
+        &first,
+        "/v1/jobs",
+        json!({"kind": "evolution", "spec": evolution_spec()}),
+    );
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let checkpoints = get(&first, &format!("/v1/jobs/{id}/checkpoints"));
+        if checkpoints.as_array().is_some_and(|c| c.len() >= 2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = get(&first, &format!("/v1/jobs/{id}"));
+    assert_eq!(
+        before["status"], "running",
+        "killed too late to test a resume: {before}"
+    );
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let mut second = start(&db);
+    wait_for(&second, &id, "succeeded", 600);
+    let resumed = get(&second, &format!("/v1/jobs/{id}/result"));
+    assert_eq!(resumed["best"], expected["best"]);
+    assert_eq!(resumed["pareto_front"], expected["pareto_front"]);
+    assert_eq!(resumed["evaluations"], expected["evaluations"]);
+    assert_eq!(
+        get(&second, &format!("/v1/jobs/{id}/metrics")),
+        expected_metrics
+    );
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+}

@@ -123,7 +123,10 @@ pub async fn submit(
             format!("must be between 0 and {MAX_WAIT_SECS} seconds, got {w}"),
         )]));
     }
-    let req: SubmitRequest = parse_json(&body)?;
+    let mut req: SubmitRequest = parse_json(&body)?;
+    if req.kind == jobs::JobKind::Evolution {
+        resolve_from_job(&state, &mut req.spec).await?;
+    }
     let errors = check_submit(&req);
     let spec = jobs::validate(req.kind, req.spec, &state.limits);
     let spec = match (spec, errors.is_empty()) {
@@ -159,6 +162,58 @@ pub async fn submit(
             }
         }
     }
+}
+
+/// Replaces `init.from_job` of an evolution spec by that job's genomes (`init.population`): its
+/// best genome when it has succeeded, else the population of its latest checkpoint. Done at
+/// submission so the stored spec is self-contained and the fork is reproducible.
+async fn resolve_from_job(state: &AppState, spec: &mut Value) -> ApiResult<()> {
+    let Some(source) = jobs::evolution::spec::from_job_of(spec).map(str::to_string) else {
+        return Ok(());
+    };
+    let field = "spec.init.from_job";
+    let invalid = |message: String| ApiError::validation(vec![FieldError::new(field, message)]);
+    let row = match load(state, &source).await {
+        Ok(row) => row,
+        Err(e) if e.status() == StatusCode::NOT_FOUND => {
+            return Err(invalid(format!("no job with id `{source}`")));
+        }
+        Err(e) => return Err(e),
+    };
+    if row.kind != "evolution" {
+        return Err(invalid(format!(
+            "job `{source}` is a `{}` job, not an `evolution` job",
+            row.kind
+        )));
+    }
+    let genomes = if let Some(result) = row
+        .result
+        .as_deref()
+        .filter(|_| row.status() == Status::Succeeded)
+    {
+        let result: Value = serde_json::from_str(result).map_err(ApiError::internal)?;
+        let best = &result["best"];
+        let weights: Vec<f64> = best["weights"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_array)
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect();
+        vec![json!({"weights": weights, "bias": best["bias"], "step_size": best["step_size"]})]
+    } else if let Some(checkpoint) = state.store.latest_checkpoint(&source).await? {
+        checkpoint.data["state"]["population"]
+            .as_array()
+            .map(|p| p.iter().map(|i| i["genome"].clone()).collect())
+            .unwrap_or_default()
+    } else {
+        return Err(invalid(format!(
+            "job `{source}` has neither a result nor a checkpoint to start from yet"
+        )));
+    };
+    spec["init"]["population"] = Value::Array(genomes);
+    Ok(())
 }
 
 fn view_with_result(row: &JobRow) -> JobView {

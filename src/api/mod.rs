@@ -64,6 +64,7 @@ pub struct AppState {
     ),
     components(schemas(
         crate::jobs::mi::MiSpec,
+        crate::jobs::evolution::EvolutionSpec,
         crate::jobs::mi::result::MiResult,
         crate::jobs::FieldError
     ))

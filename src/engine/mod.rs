@@ -2,5 +2,6 @@
 //! seeds and reports progress / checks for cancellation through [`control::Control`].
 
 pub mod control;
+pub mod evolve;
 pub mod flux;
 pub mod rng;

@@ -3,6 +3,7 @@
 
 pub mod artifacts;
 pub mod context;
+pub mod evolution;
 pub mod mi;
 pub mod validation;
 
@@ -43,12 +44,10 @@ impl JobKind {
 pub fn validate(kind: JobKind, spec: Value, limits: &Limits) -> Result<Value, Vec<FieldError>> {
     match kind {
         JobKind::Mi => mi::validate(spec, limits),
-        JobKind::Evolution | JobKind::Lif => Err(vec![FieldError::new(
+        JobKind::Evolution => evolution::validate(spec, limits),
+        JobKind::Lif => Err(vec![FieldError::new(
             "kind",
-            format!(
-                "job kind `{}` is not available on this server yet; available: mi",
-                kind.as_str()
-            ),
+            "job kind `lif` is not available on this server yet; available: mi, evolution",
         )]),
     }
 }
@@ -63,9 +62,9 @@ pub fn run(
 ) -> Result<JobOutcome, JobError> {
     match kind {
         JobKind::Mi => mi::run(spec, limits, checkpoint, ctx),
-        JobKind::Evolution | JobKind::Lif => Err(JobError::Invalid(format!(
-            "job kind `{}` is not available on this server",
-            kind.as_str()
-        ))),
+        JobKind::Evolution => evolution::run(spec, limits, checkpoint, ctx),
+        JobKind::Lif => Err(JobError::Invalid(
+            "job kind `lif` is not available on this server".into(),
+        )),
     }
 }

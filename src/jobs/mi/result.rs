@@ -53,7 +53,6 @@ pub struct ConvergenceReport {
     pub iterations: usize,
     pub residual_l1: f64,
     pub converged: bool,
-    pub elapsed_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

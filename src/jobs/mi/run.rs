@@ -177,7 +177,6 @@ fn analyze_network(
         warnings: Vec::new(),
     };
     let corr = if uses_exact(spec, n, limits) {
-        let started = Instant::now();
         let options = ExactOptions {
             correlation,
             ..ExactOptions::default()
@@ -201,7 +200,6 @@ fn analyze_network(
             iterations: conv.iterations,
             residual_l1: conv.residual_l1,
             converged: conv.converged,
-            elapsed_ms: started.elapsed().as_millis() as u64,
         });
         exact.correlation
     } else {
@@ -250,6 +248,25 @@ fn analyze_network(
         result.attractors = Some(attractor_report(stats));
     }
     Ok(result)
+}
+
+/// Full analysis of one network with default settings (exact where N allows, else sampled;
+/// attractors on): used for the best genome of an evolution.
+pub fn analyze_one(
+    network: crate::engine::flux::network::Network,
+    limits: &Limits,
+    seed: u64,
+    control: &dyn Control,
+) -> Result<NetworkResult, Stopped> {
+    let spec: MiSpec = serde_json::from_value(json!({"network": {"weights": [[0.0]]}}))
+        .expect("a minimal spec parses");
+    let planned = PlannedNetwork {
+        index: 0,
+        params: serde_json::Map::new(),
+        replicate: 0,
+        network,
+    };
+    analyze_network(&spec, limits, seed, &planned, control)
 }
 
 fn attractor_report(stats: AttractorStats) -> AttractorReport {

@@ -8,6 +8,7 @@
 mod dense;
 mod gmres;
 mod kernel;
+mod small;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +20,7 @@ use crate::engine::flux::network::{Network, Noise};
 
 use kernel::Kernel;
 pub use kernel::SHARED_NOISE_NODES;
+pub use small::{SMALL_MAX_N, SmallAnalysis, analyze_small};
 
 /// Largest N supported: the half-kernels then take 2 · 2^16 · 2^8 · 8 B = 256 MiB and one
 /// product π·T ~8.6 GFLOP; N = 17 would quadruple the work of every product.
@@ -56,7 +58,8 @@ impl Default for ExactOptions {
 /// for an exact one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Convergence {
-    /// "dense_lu", "gmres", or "dense_lu+gmres" (an LU solution refined by GMRES).
+    /// "dense_lu", "gmres", "dense_lu+gmres" (an LU solution refined by GMRES), or
+    /// "gmres_warm" (GMRES from a caller's start, [`analyze_exact_from`]).
     pub solver: String,
     /// Kernel products (matrix–vector products) spent, including residual checks; a dense solve
     /// counts its one residual check.
@@ -94,6 +97,33 @@ pub fn analyze_exact(
     options: &ExactOptions,
     control: &dyn Control,
 ) -> Result<ExactResult, Stopped> {
+    analyze(net, options, None, control)
+}
+
+/// Like [`analyze_exact`], but the iterative solver starts from `start`, a distribution
+/// believed close to π — typically the stationary distribution of a network one small
+/// mutation away (an evolution's parent). A good start saves most of a solve, so the dense
+/// factorisation is skipped. The result is a deterministic function of `net` and `start`.
+///
+/// # Panics
+/// As [`analyze_exact`], and if `start` does not have 2^N entries.
+pub fn analyze_exact_from(
+    net: &Network,
+    start: &[f64],
+    options: &ExactOptions,
+    control: &dyn Control,
+) -> Result<ExactResult, Stopped> {
+    assert_eq!(start.len(), 1 << net.n(), "a start needs 2^N entries");
+    analyze(net, options, Some(start), control)
+}
+
+/// The analysis behind both entry points; `start` selects the warm-started solver.
+fn analyze(
+    net: &Network,
+    options: &ExactOptions,
+    start: Option<&[f64]>,
+    control: &dyn Control,
+) -> Result<ExactResult, Stopped> {
     let n = net.n();
     assert!(
         (1..=EXACT_MAX_N).contains(&n),
@@ -113,11 +143,14 @@ pub fn analyze_exact(
     control.progress(0.0, "building the transition kernel");
     let kernel = Kernel::new(net);
     stop_point(control)?;
-    let (pi, convergence) = stationary(&kernel, options, control)?;
+    let (pi, convergence) = match start {
+        Some(start) => stationary_from(&kernel, start.to_vec(), options, control)?,
+        None => stationary(&kernel, options, control)?,
+    };
     control.progress(1.0, "entropies and correlations");
     let state_entropy_bits = entropy_bits(&pi);
     let conditional_entropy_bits = conditional_entropy_bits(&kernel, &pi);
-    let correlation = correlation_from_pi(&kernel, &pi, options.correlation);
+    let correlation = correlation_from_pi(kernel.marginal(), &pi, options.correlation);
     Ok(ExactResult {
         mi_bits: (state_entropy_bits - conditional_entropy_bits).max(0.0),
         pi,
@@ -159,6 +192,28 @@ fn stationary(
     let outcome = gmres::solve(kernel, start, &settings, control)?;
     let iterations = spent + outcome.iterations;
     let report = convergence(solver, iterations, outcome.residual_l1, options);
+    Ok((outcome.pi, report))
+}
+
+/// π by GMRES from a caller's start (no dense solve).
+fn stationary_from(
+    kernel: &Kernel,
+    start: Vec<f64>,
+    options: &ExactOptions,
+    control: &dyn Control,
+) -> Result<(Vec<f64>, Convergence), Stopped> {
+    let settings = gmres::Settings {
+        tolerance: options.tolerance.max(0.0),
+        max_iterations: options.max_iterations.max(1),
+        restart: gmres::RESTART,
+    };
+    let outcome = gmres::solve(kernel, start, &settings, control)?;
+    let report = convergence(
+        "gmres_warm",
+        outcome.iterations,
+        outcome.residual_l1,
+        options,
+    );
     Ok((outcome.pi, report))
 }
 
@@ -217,13 +272,13 @@ fn conditional_entropy_bits(kernel: &Kernel, pi: &[f64]) -> f64 {
 }
 
 /// C from π: means Σ π·x_i; lag 1 cross moments Σ_x π(x)·x_i·E_η[p_j(x)]; lag 0 Σ π·x_i·x_j.
+/// `probabilities[s * n + i]` = E_η[p_i(x_s)], for every state s (n follows from π's length).
 fn correlation_from_pi(
-    kernel: &Kernel,
+    probabilities: &[f64],
     pi: &[f64],
     options: CorrelationOptions,
 ) -> CorrelationStats {
-    let n = kernel.n();
-    let probabilities = kernel.marginal();
+    let n = pi.len().trailing_zeros() as usize;
     let mut mean = vec![0.0; n];
     let mut next_mean = vec![0.0; n];
     let mut cross = vec![0.0; n * n];

@@ -1,0 +1,320 @@
+//! Evolution of recurrent weight matrices (SCIENCE.md A6): (μ+λ) and (μ,λ) evolution
+//! strategies with Gaussian (optionally self-adaptive) mutation under a weight budget, maximising
+//! the information flux, the correlation proxy and/or the mean attractor period, weighted or
+//! as a Pareto front (NSGA-II).
+//!
+//! Pure and deterministic: every random choice comes from `stream(seed, [DOMAIN_EVOLUTION,
+//! generation, index, purpose])`, offspring are measured in parallel with results independent of
+//! the thread count, and [`EvolutionState`] holds everything a continuation needs, with floats
+//! that survive JSON bit for bit. `initialize` + k·`step`, checkpointed and resumed anywhere,
+//! ends exactly where an uninterrupted run ends. (Resume on the same kind of machine: libm's
+//! `exp`/`log2` and, for exact solves beyond N = 12, faer's run-time choice of SIMD kernels may
+//! round differently elsewhere. The small exact solver itself gives the same bits on any vector
+//! width.)
+
+mod config;
+mod constraint;
+mod floats;
+mod genome;
+mod initial;
+mod mutation;
+mod nsga2;
+mod objectives;
+mod sampler;
+mod selection;
+mod stats;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::control::{Control, Stopped};
+use crate::engine::flux::exact::SMALL_MAX_N;
+use crate::engine::rng::stream;
+
+pub use config::{
+    AttractorSampling, CORRELATION_EXACT_LIMIT, CORRELATION_MAX_N, Constraint, CorrelationSampling,
+    CorrelationSettings, EvolutionConfig, Input, MAX_CORRELATION_WORK, MAX_OFFSPRING, MAX_PARENTS,
+    MEAN_PERIOD_MAX_N, Mode, Mutation, Objective, ObjectiveSpec, PeriodWeighting, Selection,
+    Strategy,
+};
+pub use constraint::apply as apply_constraint;
+pub use genome::{EnsembleInit, Genome, Init, argmax_is_permutation, rook_score, validate_init};
+pub use nsga2::{crowding_distances, dominates, non_dominated_fronts};
+pub use objectives::{ObjectiveValues, WARM_START_MAX_N, fitness};
+pub use stats::{GenerationStats, ObjectiveStats, statistics};
+pub use validate::{FieldError, validate};
+
+use objectives::{Evaluation, Evaluator};
+
+/// Stream domain of evolution runs (flux uses 1–3, lif 5).
+pub const DOMAIN_EVOLUTION: u64 = 4;
+/// Purposes, the last element of every evolution stream path.
+const PURPOSE_INIT: u64 = 0;
+const PURPOSE_MUTATION: u64 = 1;
+const PURPOSE_PARENT: u64 = 2;
+const PURPOSE_CORRELATION: u64 = 3;
+const PURPOSE_ATTRACTORS: u64 = 4;
+
+/// A measured genome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Individual {
+    pub genome: Genome,
+    pub objectives: ObjectiveValues,
+    /// Σ weight·value (weighted mode selects on it; Pareto mode uses it to pick `best`).
+    #[serde(with = "floats::scalar")]
+    pub fitness: f64,
+    /// Non-dominated rank in the pool it survived (Pareto mode; 0 = first front).
+    pub rank: Option<usize>,
+    /// Crowding distance within that front (Pareto mode; infinite at the extremes).
+    #[serde(with = "floats::option")]
+    pub crowding: Option<f64>,
+    /// Generation in which this genome was created.
+    pub born: u64,
+    /// π of the network (N ≤ [`WARM_START_MAX_N`] with an exact objective), the warm start
+    /// of its children's solves. Part of the checkpoint, not of results.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "floats::option_vec"
+    )]
+    pub stationary: Option<Vec<f64>>,
+}
+
+/// Everything needed to continue a run bit for bit: checkpoint this (as JSON) after any step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvolutionState {
+    /// The generation the population belongs to (0 after [`initialize`]).
+    pub generation: u64,
+    /// The μ survivors, best first.
+    pub population: Vec<Individual>,
+    /// The population's non-dominated members (Pareto mode).
+    pub pareto_front: Option<Vec<Individual>>,
+    /// Genomes measured so far.
+    pub evaluations: u64,
+    /// Exact solves that missed `mi_tolerance` so far.
+    pub unconverged_evaluations: u64,
+}
+
+/// The individual to report: the fittest one (in Pareto mode the fittest of the first front).
+pub fn best(state: &EvolutionState) -> &Individual {
+    state
+        .population
+        .iter()
+        .filter(|i| i.rank.is_none_or(|r| r == 0))
+        .fold(None, |acc: Option<&Individual>, i| match acc {
+            Some(b) if b.fitness >= i.fitness => Some(b),
+            _ => Some(i),
+        })
+        .expect("a population is never empty")
+}
+
+/// Builds and measures generation 0 from `init`.
+///
+/// # Panics
+/// If [`validate`] or [`validate_init`] reports a problem: check first.
+pub fn initialize(
+    config: &EvolutionConfig,
+    init: &Init,
+    control: &dyn Control,
+) -> Result<EvolutionState, Stopped> {
+    let problems: Vec<FieldError> = validate(config)
+        .into_iter()
+        .chain(validate_init(config, init))
+        .collect();
+    assert!(problems.is_empty(), "invalid evolution setup: {problems:?}");
+    let genomes = initial::genomes(config, init);
+    let jobs: Vec<(&Genome, Option<&[f64]>)> = genomes.iter().map(|g| (g, None)).collect();
+    let measured = evaluate_all(config, 0, &jobs, control)?;
+    let counts = Counts::default().add(&measured);
+    let pool = individuals(config, genomes.clone(), measured, 0);
+    Ok(finish_generation(config, 0, pool, counts))
+}
+
+/// Advances `state` by one generation and returns its metrics row. On `Err(Stopped)` the
+/// state is unchanged, so the run can be checkpointed and resumed from there.
+pub fn step(
+    config: &EvolutionConfig,
+    state: &mut EvolutionState,
+    control: &dyn Control,
+) -> Result<GenerationStats, Stopped> {
+    let generation = state.generation + 1;
+    let mut counts = Counts {
+        evaluations: state.evaluations,
+        unconverged: state.unconverged_evaluations,
+    };
+    let parents = remeasured_parents(config, state, generation, &mut counts, control)?;
+    let children: Vec<(Genome, usize)> = (0..config.offspring)
+        .map(|k| child(config, &parents, generation, k))
+        .collect();
+    let jobs: Vec<(&Genome, Option<&[f64]>)> = children
+        .iter()
+        .map(|(g, p)| (g, parents[*p].stationary.as_deref()))
+        .collect();
+    let measured = evaluate_all(config, generation, &jobs, control)?;
+    counts = counts.add(&measured);
+    let genomes = children.into_iter().map(|(g, _)| g).collect();
+    let mut pool = individuals(config, genomes, measured, generation);
+    pool.extend(carried_over(config, parents));
+    *state = finish_generation(config, generation, pool, counts);
+    Ok(statistics(config, state))
+}
+
+/// Offspring `k` of `generation`: a mutated, constrained copy of the chosen parent, and the
+/// parent's index.
+fn child(
+    config: &EvolutionConfig,
+    parents: &[Individual],
+    generation: u64,
+    k: usize,
+) -> (Genome, usize) {
+    let p = selection::choose_parent(config, parents.len(), generation, k);
+    let path = [DOMAIN_EVOLUTION, generation, k as u64, PURPOSE_MUTATION];
+    let mut rng = stream(config.seed, &path);
+    let mut genome = mutation::mutate(&parents[p].genome, &config.mutation, &mut rng);
+    constraint::apply(config.constraint, &mut genome);
+    (genome, p)
+}
+
+/// Running totals of measurements.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    evaluations: u64,
+    unconverged: u64,
+}
+
+impl Counts {
+    fn add(self, measured: &[Evaluation]) -> Counts {
+        let missed = measured
+            .iter()
+            .filter(|m| m.values.converged == Some(false))
+            .count();
+        Counts {
+            evaluations: self.evaluations + measured.len() as u64,
+            unconverged: self.unconverged + missed as u64,
+        }
+    }
+}
+
+/// Parents that enter the survivor pool next to the offspring: all of them in (μ+λ), the
+/// `elitism` best in (μ,λ).
+fn carried_over(config: &EvolutionConfig, mut parents: Vec<Individual>) -> Vec<Individual> {
+    if config.strategy == config::Strategy::Comma {
+        parents.truncate(config.elitism);
+    }
+    parents
+}
+
+/// The population, re-measured with this generation's common random numbers when an objective
+/// is sampled (a lucky parent would otherwise survive on an old, favourable draw).
+fn remeasured_parents(
+    config: &EvolutionConfig,
+    state: &EvolutionState,
+    generation: u64,
+    counts: &mut Counts,
+    control: &dyn Control,
+) -> Result<Vec<Individual>, Stopped> {
+    if !config.is_noisy() {
+        return Ok(state.population.clone());
+    }
+    let jobs: Vec<(&Genome, Option<&[f64]>)> = state
+        .population
+        .iter()
+        .map(|i| (&i.genome, i.stationary.as_deref()))
+        .collect();
+    let measured = evaluate_all(config, generation, &jobs, control)?;
+    *counts = counts.add(&measured);
+    Ok(state
+        .population
+        .iter()
+        .zip(measured)
+        .map(|(old, m)| Individual {
+            fitness: fitness(config, &m.values),
+            objectives: m.values,
+            stationary: m.stationary,
+            ..old.clone()
+        })
+        .collect())
+}
+
+/// Pairs genomes with their measurements.
+fn individuals(
+    config: &EvolutionConfig,
+    genomes: Vec<Genome>,
+    measured: Vec<Evaluation>,
+    born: u64,
+) -> Vec<Individual> {
+    genomes
+        .into_iter()
+        .zip(measured)
+        .map(|(genome, m)| Individual {
+            genome,
+            fitness: fitness(config, &m.values),
+            objectives: m.values,
+            rank: None,
+            crowding: None,
+            born,
+            stationary: m.stationary,
+        })
+        .collect()
+}
+
+/// Selects the survivors of `pool` and assembles the new state.
+fn finish_generation(
+    config: &EvolutionConfig,
+    generation: u64,
+    pool: Vec<Individual>,
+    counts: Counts,
+) -> EvolutionState {
+    let population = selection::survivors(config, pool);
+    let pareto_front = (config.mode == Mode::Pareto).then(|| selection::first_front(&population));
+    EvolutionState {
+        generation,
+        population,
+        pareto_front,
+        evaluations: counts.evaluations,
+        unconverged_evaluations: counts.unconverged,
+    }
+}
+
+/// Measures genomes (each with an optional warm start) in parallel when each measurement is
+/// small, one after another (each using the whole pool) when it needs large tables.
+fn evaluate_all(
+    config: &EvolutionConfig,
+    generation: u64,
+    jobs: &[(&Genome, Option<&[f64]>)],
+    control: &dyn Control,
+) -> Result<Vec<Evaluation>, Stopped> {
+    let evaluator = Evaluator {
+        config,
+        generation,
+        control,
+    };
+    let done = AtomicUsize::new(0);
+    let message = format!("generation {generation}: measuring {} genomes", jobs.len());
+    let run = |&(genome, warm): &(&Genome, Option<&[f64]>)| {
+        let result = evaluator.evaluate(genome, warm);
+        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+        control.progress(finished as f64 / jobs.len() as f64, &message);
+        result
+    };
+    if uses_large_tables(config) {
+        jobs.iter().map(run).collect()
+    } else {
+        jobs.par_iter().map(run).collect()
+    }
+}
+
+/// Exact solves beyond N = 12 (half-kernels of up to 256 MiB) and exhaustive attractor tables
+/// beyond N = 16 (up to 64 MiB) parallelise internally; running several at once would
+/// multiply their memory.
+fn uses_large_tables(config: &EvolutionConfig) -> bool {
+    let exact = config.has(Objective::Mi)
+        || (config.has(Objective::Correlation) && !config.correlation_is_sampled());
+    let exhaustive_periods = config.has(Objective::MeanPeriod) && !config.mean_period_is_sampled();
+    (exact && config.n > SMALL_MAX_N) || (exhaustive_periods && config.n > 16)
+}
