@@ -58,6 +58,7 @@ async fn evolution_result_metrics_artifacts_and_fork() {
     assert!(best["rook_score"].as_f64().unwrap() > 0.0);
     assert!(best["is_permutation"].is_boolean());
     assert!(result["pareto_front"].is_null());
+    assert_eq!(result["mean_period_weighting"], "attractor");
     assert_eq!(result["generations_run"], 30);
     assert!(result["evaluations"].as_u64().unwrap() >= 30 * 12);
 

@@ -230,15 +230,7 @@ async fn cancel_queued_and_running_then_resume() {
     );
 
     // Let it finish a few networks, then cancel: it checkpoints and stops.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, m) = s.get(&format!("/v1/jobs/{running}/metrics")).await;
-        if m["series"].as_array().unwrap().len() >= 2 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    s.wait_metrics(&running, 2).await;
     let (status, _) = s
         .post(&format!("/v1/jobs/{running}/cancel"), json!({}))
         .await;
@@ -428,15 +420,7 @@ async fn graceful_shutdown_requeues_and_restart_finishes_identically() {
     let db1 = db.clone();
     let s = TestServer::start_with(move |c| c.database = db1).await;
     let id = s.submit("mi", slow_spec(11)).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, m) = s.get(&format!("/v1/jobs/{id}/metrics")).await;
-        if m["series"].as_array().unwrap().len() >= 3 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    s.wait_metrics(&id, 3).await;
     s.stop().await;
     let db2 = db.clone();
     let s = TestServer::start_with(move |c| c.database = db2).await;

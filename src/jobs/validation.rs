@@ -1,6 +1,8 @@
 //! Field-level validation errors and the server's size limits, which every 422 names.
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// One problem with one field of a request (`field` is a JSON path like `spec.network.weights[2]`).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -52,4 +54,23 @@ impl Default for Limits {
             max_abs_weight: 1e6,
         }
     }
+}
+
+/// Parses a kind's spec, naming the field of a type error, an unknown field or a missing one
+/// by its JSON path under `spec`.
+pub fn parse_spec<T: DeserializeOwned>(spec: Value) -> Result<T, Vec<FieldError>> {
+    serde_path_to_error::deserialize(spec).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "spec".to_string()
+        } else {
+            format!("spec.{path}")
+        };
+        vec![FieldError::new(field, e.into_inner().to_string())]
+    })
+}
+
+/// A fresh seed for a spec that has none; kept below 2^53 so JSON clients read it exactly.
+pub fn fresh_seed() -> u64 {
+    rand::random::<u64>() >> 11
 }

@@ -121,6 +121,22 @@ impl TestServer {
         }
     }
 
+    /// Polls until the job has recorded at least `rows` metric rows (panics after 60 s).
+    pub async fn wait_metrics(&self, id: &str, rows: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, m) = self.get(&format!("/v1/jobs/{id}/metrics")).await;
+            if m["series"].as_array().is_some_and(|s| s.len() >= rows) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {id} recorded fewer than {rows} metric rows"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {

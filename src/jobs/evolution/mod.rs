@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::engine::evolve::{self, EvolutionState, GenerationStats};
+use crate::jobs::validation::{fresh_seed, parse_spec};
 use crate::jobs::{FieldError, JobContext, JobError, JobOutcome, Limits};
 pub use spec::EvolutionSpec;
 
@@ -21,15 +22,7 @@ pub const MAX_N: i64 = evolve::CORRELATION_MAX_N as i64;
 /// Parses, checks and normalises an `evolution` spec (`init.from_job` must already be resolved
 /// into `init.population` by the caller, which can read other jobs).
 pub fn validate(spec: Value, _limits: &Limits) -> Result<Value, Vec<FieldError>> {
-    let mut parsed: EvolutionSpec = serde_path_to_error::deserialize(spec).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            "spec".to_string()
-        } else {
-            format!("spec.{path}")
-        };
-        vec![FieldError::new(field, e.into_inner().to_string())]
-    })?;
+    let mut parsed: EvolutionSpec = parse_spec(spec)?;
     let mut errors = check_sizes(&parsed);
     if errors.is_empty() {
         let config = parsed.config();
@@ -45,7 +38,7 @@ pub fn validate(spec: Value, _limits: &Limits) -> Result<Value, Vec<FieldError>>
         return Err(errors);
     }
     if parsed.seed.is_none() {
-        parsed.seed = Some(rand::random::<u64>() >> 11);
+        parsed.seed = Some(fresh_seed());
     }
     Ok(serde_json::to_value(&parsed).expect("spec serialises"))
 }

@@ -53,6 +53,7 @@ pub fn build(
             "analysis": analysis,
         },
         "pareto_front": pareto_front,
+        "mean_period_weighting": config.period_weighting,
         "generations_run": state.generation,
         "evaluations": state.evaluations,
         "unconverged_evaluations": state.unconverged_evaluations,
