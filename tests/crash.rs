@@ -12,6 +12,14 @@ struct Server {
     base: String,
 }
 
+/// A failing assertion must not leave a server running after the test.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
