@@ -79,7 +79,11 @@ fn main() {
     let runs = env_or("LIF_BENCH_RUNS", default_runs);
     let seeds: Vec<u64> = env_or("LIF_BENCH_SEEDS", "1")
         .split(',')
-        .map(|s| s.trim().parse().expect("LIF_BENCH_SEEDS is a list of integers"))
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("LIF_BENCH_SEEDS is a list of integers")
+        })
         .collect();
     let data = mnist10k();
     let (train, test) = data.split(8000, 2000).expect("mnist10k has 10,000 samples");
@@ -91,10 +95,16 @@ fn main() {
         test.len()
     );
     let mut rows = Vec::new();
-    let runs: Vec<&str> = runs.split(',').map(str::trim).filter(|r| !r.is_empty()).collect();
+    let runs: Vec<&str> = runs
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .collect();
     for (run, &seed) in runs.iter().flat_map(|r| seeds.iter().map(move |s| (r, s))) {
         let config = config(run, epochs, seed);
-        let (c, s) = run.split_once(':').expect("runs are coding:surrogate[:lo-hi]");
+        let (c, s) = run
+            .split_once(':')
+            .expect("runs are coding:surrogate[:lo-hi]");
         let mut state = init_state(&config, train.features, train.classes);
         let start = Instant::now();
         let mut speeds = Vec::new();
@@ -144,8 +154,8 @@ fn main() {
         ));
     }
     println!(
-        "\n| coding | surrogate | epochs | test accuracy (last) | best epoch | train samples/s | mean leak | wall |"
+        "\n| coding | surrogate | seed | epochs | test accuracy (last) | best epoch | train samples/s | mean leak | wall |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     rows.iter().for_each(|r| println!("{r}"));
 }

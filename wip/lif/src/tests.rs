@@ -359,6 +359,14 @@ fn config_reads_the_api_example_and_round_trips() {
     );
     let text = serde_json::to_string(&hybrid).unwrap();
     assert_eq!(serde_json::from_str::<LifConfig>(&text).unwrap(), hybrid);
+    let raster: Encoding = serde_json::from_str(r#"{"type": "raster", "steps": 20}"#).unwrap();
+    assert_eq!(
+        raster,
+        Encoding {
+            coding: Coding::Raster,
+            steps: 20
+        }
+    );
     assert!(config.validate(784, 10).is_ok());
 }
 
