@@ -4,4 +4,5 @@
 pub mod control;
 pub mod evolve;
 pub mod flux;
+pub mod lif;
 pub mod rng;
