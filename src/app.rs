@@ -51,6 +51,7 @@ pub async fn serve(
         observe,
         limits: config.limits(),
         max_body_bytes: config.max_body_bytes,
+        max_upload_bytes: config.max_upload_bytes,
         shutdown: stop.clone(),
     };
     let grace = Duration::from_secs(config.shutdown_grace_secs);

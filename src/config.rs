@@ -27,6 +27,9 @@ pub struct ServeConfig {
     /// Largest request body in bytes.
     #[arg(long, env = "FLUXLAB_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest file of a dataset upload in bytes, as sent (raw or gzip).
+    #[arg(long, env = "FLUXLAB_MAX_UPLOAD_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
     /// Largest N for exact information flux (at most 16).
     #[arg(long, env = "FLUXLAB_EXACT_MAX_N", default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=16))]
     pub exact_max_n: u8,
@@ -45,6 +48,7 @@ impl ServeConfig {
             threads: 0,
             lease_secs: 30,
             max_body_bytes: 32 * 1024 * 1024,
+            max_upload_bytes: 64 * 1024 * 1024,
             exact_max_n: 16,
             shutdown_grace_secs: 25,
         }

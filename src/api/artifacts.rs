@@ -1,4 +1,5 @@
-//! `GET /v1/jobs/{id}/artifacts/{name}`: downloads (`metrics.csv`, `weights.npy`, `weights.json`).
+//! `GET /v1/jobs/{id}/artifacts/{name}`: downloads (`metrics.csv`, `weights.npy`, `weights.json`,
+//! `model.json`).
 
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -9,6 +10,26 @@ use super::error::{ApiError, ApiResult};
 use super::jobs::load;
 use crate::jobs::JobKind;
 use crate::jobs::artifacts::{self, ArtifactError};
+use crate::store::Status;
+
+/// `model.json` of a succeeded `lif` job, from its final checkpoint.
+async fn model_document(
+    state: &AppState,
+    id: &str,
+    spec: &str,
+) -> ApiResult<Option<serde_json::Value>> {
+    let Some(checkpoint) = state.store.latest_checkpoint(id).await? else {
+        return Ok(None);
+    };
+    let spec: serde_json::Value = serde_json::from_str(spec).map_err(ApiError::internal)?;
+    let doc = tokio::task::spawn_blocking(move || {
+        crate::jobs::lif::model::document(&spec, &checkpoint.data)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(Some(doc))
+}
 
 /// Download an artifact of a job.
 #[utoipa::path(get, path = "/v1/jobs/{id}/artifacts/{name}", tag = "jobs",
@@ -31,7 +52,13 @@ pub async fn artifact(
         .result
         .as_deref()
         .and_then(|r| serde_json::from_str(r).ok());
-    match artifacts::render(kind, &name, result.as_ref(), &metrics) {
+    let model = if kind == JobKind::Lif && name == "model.json" && row.status() == Status::Succeeded
+    {
+        model_document(&state, &row.id, &row.spec).await?
+    } else {
+        None
+    };
+    match artifacts::render(kind, &name, result.as_ref(), &metrics, model.as_ref()) {
         Ok(file) => {
             let disposition = format!(
                 "attachment; filename=\"{}-{}\"",

@@ -71,6 +71,11 @@ impl ApiError {
         e
     }
 
+    /// 409 about something other than a job's status (e.g. a dataset that jobs still use).
+    pub fn in_use(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "in-use", "Resource in use", detail)
+    }
+
     pub fn too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

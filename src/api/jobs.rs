@@ -127,8 +127,9 @@ pub async fn submit(
     if req.kind == jobs::JobKind::Evolution {
         resolve_from_job(&state, &mut req.spec).await?;
     }
+    let resolved = resolve_references(&state, req.kind, &req.spec).await?;
     let errors = check_submit(&req);
-    let spec = jobs::validate(req.kind, req.spec, &state.limits);
+    let spec = jobs::validate(req.kind, req.spec, &state.limits, &resolved);
     let spec = match (spec, errors.is_empty()) {
         (Ok(spec), true) => spec,
         (Ok(_), false) => return Err(ApiError::validation(errors)),
@@ -162,6 +163,27 @@ pub async fn submit(
             }
         }
     }
+}
+
+/// Looks up what a spec names by id (the uploaded dataset of a `lif` spec) for validation.
+async fn resolve_references(
+    state: &AppState,
+    kind: jobs::JobKind,
+    spec: &Value,
+) -> ApiResult<jobs::Resolved> {
+    let mut resolved = jobs::Resolved::default();
+    if kind == jobs::JobKind::Lif
+        && let Some(id) = jobs::lif::spec::dataset_id_of(spec)
+        && let Some(row) = state.store.get_dataset(id).await?
+    {
+        resolved.dataset = Some(jobs::lif::DatasetInfo {
+            id: row.id,
+            count: row.count as usize,
+            features: row.features as usize,
+            classes: row.classes as usize,
+        });
+    }
+    Ok(resolved)
 }
 
 /// Replaces `init.from_job` of an evolution spec by that job's genomes (`init.population`): its

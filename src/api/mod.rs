@@ -2,9 +2,11 @@
 //! No SQL and no maths here.
 
 pub mod artifacts;
+pub mod datasets;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod models;
 pub mod service;
 pub mod views;
 
@@ -34,6 +36,8 @@ pub struct AppState {
     pub observe: Arc<Observability>,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    /// Largest file of a dataset upload.
+    pub max_upload_bytes: usize,
     /// Cancelled at shutdown: ends SSE streams and `?wait=` calls.
     pub shutdown: CancellationToken,
 }
@@ -55,6 +59,11 @@ pub struct AppState {
         jobs::metrics,
         artifacts::artifact,
         jobs::checkpoints,
+        datasets::upload,
+        datasets::list,
+        datasets::get,
+        datasets::delete,
+        models::predict,
         jobs::latest_checkpoint,
         events::events,
         service::healthz,
@@ -65,6 +74,7 @@ pub struct AppState {
     components(schemas(
         crate::jobs::mi::MiSpec,
         crate::jobs::evolution::EvolutionSpec,
+        crate::jobs::lif::LifJobSpec,
         crate::jobs::mi::result::MiResult,
         crate::jobs::FieldError
     ))
@@ -88,6 +98,19 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/jobs/{id}/events", get(events::events))
         .route("/v1/jobs/{id}/artifacts/{name}", get(artifacts::artifact))
+        .route(
+            "/v1/datasets",
+            post(datasets::upload)
+                .layer(DefaultBodyLimit::max(upload_body_limit(
+                    state.max_upload_bytes,
+                )))
+                .get(datasets::list),
+        )
+        .route(
+            "/v1/datasets/{id}",
+            get(datasets::get).delete(datasets::delete),
+        )
+        .route("/v1/models/{id}/predict", post(models::predict))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))
@@ -100,6 +123,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The body limit of a dataset upload: two files of at most `file_limit` bytes plus the form.
+pub fn upload_body_limit(file_limit: usize) -> usize {
+    file_limit.saturating_mul(2).saturating_add(64 * 1024)
 }
 
 async fn not_found(request: Request) -> Response {

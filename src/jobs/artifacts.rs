@@ -1,5 +1,5 @@
 //! Downloadable artifacts of a job: `metrics.csv` for every kind, `weights.npy` (NumPy, float64,
-//! row = target) and `weights.json` where the result holds weight matrices.
+//! row = target) and `weights.json` where the result holds weight matrices, `model.json` for `lif`.
 
 use ndarray::{Array2, Array3};
 use ndarray_npy::WriteNpyExt;
@@ -36,12 +36,14 @@ pub fn names(kind: JobKind) -> Vec<&'static str> {
     }
 }
 
-/// Renders `name` from the job's result (when it has succeeded) and its metric series.
+/// Renders `name` from the job's result (when it has succeeded), its metric series and, for
+/// `model.json`, the model document the caller built from the final checkpoint.
 pub fn render(
     kind: JobKind,
     name: &str,
     result: Option<&Value>,
     metrics: &[(i64, Value)],
+    model: Option<&Value>,
 ) -> Result<Rendered, ArtifactError> {
     if !names(kind).contains(&name) {
         return Err(ArtifactError::Unknown {
@@ -68,10 +70,8 @@ pub fn render(
         }),
         "model.json" => Ok(Rendered {
             content_type: "application/json",
-            bytes: result
-                .get("model")
-                .cloned()
-                .unwrap_or(Value::Null)
+            bytes: model
+                .ok_or_else(|| ArtifactError::NotReady(name.to_string()))?
                 .to_string()
                 .into_bytes(),
         }),
@@ -205,13 +205,15 @@ mod tests {
 
     #[test]
     fn unknown_names_list_the_valid_ones() {
-        let err = render(JobKind::Mi, "plot.png", None, &[]).err().unwrap();
+        let err = render(JobKind::Mi, "plot.png", None, &[], None)
+            .err()
+            .unwrap();
         assert!(
             err.to_string()
                 .contains("metrics.csv, weights.npy, weights.json")
         );
         assert!(matches!(
-            render(JobKind::Mi, "weights.npy", None, &[]),
+            render(JobKind::Mi, "weights.npy", None, &[], None),
             Err(ArtifactError::NotReady(_))
         ));
     }

@@ -15,6 +15,19 @@ pub trait JobContext: Control {
     fn metrics(&self, step: u64, row: Value);
     /// True when the stop was asked for as a cancellation (not a shutdown).
     fn cancel_requested(&self) -> bool;
+    /// The stored files of an uploaded dataset (`None` when there is no such dataset); `Err` when
+    /// the database cannot be read. Contexts without a database have no datasets.
+    fn dataset_files(&self, id: &str) -> Result<Option<DatasetFiles>, String> {
+        Err(format!("no dataset store to load dataset `{id}` from"))
+    }
+}
+
+/// An uploaded dataset as stored: its name and the two IDX files (raw or gzip) as uploaded.
+#[derive(Debug, Clone)]
+pub struct DatasetFiles {
+    pub name: String,
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
 }
 
 /// How a run ended without error.

@@ -4,12 +4,13 @@
 pub mod artifacts;
 pub mod context;
 pub mod evolution;
+pub mod lif;
 pub mod mi;
 pub mod validation;
 
 use serde_json::Value;
 
-pub use context::{JobContext, JobError, JobOutcome};
+pub use context::{DatasetFiles, JobContext, JobError, JobOutcome};
 pub use validation::{FieldError, Limits};
 
 /// The kinds of job the API names (API.md).
@@ -39,16 +40,25 @@ impl JobKind {
     }
 }
 
+/// What the caller looked up in the database for a spec (the things it refers to by id).
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// The uploaded dataset a `lif` spec names in `dataset.id`, if it exists.
+    pub dataset: Option<lif::DatasetInfo>,
+}
+
 /// Parses and checks a submitted spec; returns the normalised spec (defaults filled in, a
 /// random seed chosen and recorded when none was given) that is stored and later run.
-pub fn validate(kind: JobKind, spec: Value, limits: &Limits) -> Result<Value, Vec<FieldError>> {
+pub fn validate(
+    kind: JobKind,
+    spec: Value,
+    limits: &Limits,
+    resolved: &Resolved,
+) -> Result<Value, Vec<FieldError>> {
     match kind {
         JobKind::Mi => mi::validate(spec, limits),
         JobKind::Evolution => evolution::validate(spec, limits),
-        JobKind::Lif => Err(vec![FieldError::new(
-            "kind",
-            "job kind `lif` is not available on this server yet; available: mi, evolution",
-        )]),
+        JobKind::Lif => lif::validate(spec, limits, resolved.dataset.as_ref()),
     }
 }
 
@@ -63,8 +73,6 @@ pub fn run(
     match kind {
         JobKind::Mi => mi::run(spec, limits, checkpoint, ctx),
         JobKind::Evolution => evolution::run(spec, limits, checkpoint, ctx),
-        JobKind::Lif => Err(JobError::Invalid(
-            "job kind `lif` is not available on this server".into(),
-        )),
+        JobKind::Lif => lif::run(spec, limits, checkpoint, ctx),
     }
 }

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
 use crate::engine::control::Control;
-use crate::jobs::JobContext;
+use crate::jobs::{DatasetFiles, JobContext};
+use crate::store::Store;
 
 /// Why a running job should stop. Set from the API (cancel), shutdown, or a lost lease.
 #[derive(Default)]
@@ -35,6 +36,10 @@ pub enum JobMessage {
 
 pub struct RunContext {
     pub flags: Arc<StopFlags>,
+    /// For the inputs a job reads while it runs (uploaded datasets).
+    pub store: Store,
+    /// The async runtime the store lives on; the job runs on a rayon thread, outside it.
+    pub runtime: tokio::runtime::Handle,
     pub messages: mpsc::UnboundedSender<JobMessage>,
     pub progress: watch::Sender<Value>,
 }
@@ -64,6 +69,17 @@ impl JobContext for RunContext {
     }
     fn cancel_requested(&self) -> bool {
         self.flags.cancel.load(Ordering::Relaxed)
+    }
+    fn dataset_files(&self, id: &str) -> Result<Option<DatasetFiles>, String> {
+        let files = self
+            .runtime
+            .block_on(self.store.dataset_files(id))
+            .map_err(|e| format!("loading dataset `{id}`: {e}"))?;
+        Ok(files.map(|(name, images, labels)| DatasetFiles {
+            name,
+            images,
+            labels,
+        }))
     }
 }
 

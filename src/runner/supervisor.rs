@@ -96,6 +96,8 @@ async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags
     let (done_tx, mut done_rx) = oneshot::channel::<RunOutput>();
     let ctx = RunContext {
         flags: flags.clone(),
+        store: shared.store.clone(),
+        runtime: tokio::runtime::Handle::current(),
         messages: message_tx,
         progress: progress_tx,
     };

@@ -1,11 +1,13 @@
-//! Persistence in SQLite through sqlx: jobs, checkpoints and metric series. SQL lives here and
+//! Persistence in SQLite through sqlx: jobs, checkpoints, metric series and uploaded datasets. SQL lives here and
 //! nowhere else; nothing here knows about HTTP.
 
 mod checkpoints;
+mod datasets;
 mod jobs;
 mod metrics;
 
 pub use checkpoints::{CheckpointInfo, CheckpointRow};
+pub use datasets::{DatasetDelete, DatasetRow, NewDataset};
 pub use jobs::{JobFilter, JobRow, NewJob, Status};
 
 use std::str::FromStr;

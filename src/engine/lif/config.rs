@@ -50,7 +50,7 @@ pub enum Surrogate {
 /// A spiking layer (B1). Every field has the default of SCIENCE.md, so `{"type":"lif","units":N}`
 /// is a complete description.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LifSpec {
     pub units: usize,
     /// Leaks start uniform in [lo, hi].
@@ -90,7 +90,7 @@ pub enum Activation {
 
 /// A non-spiking layer y_t = relu(W·x_t + b), applied at every step (the paper's hybrid networks).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DenseSpec {
     pub units: usize,
     pub activation: Activation,
@@ -136,10 +136,21 @@ pub enum Decode {
     Mean,
 }
 
+/// Kind of read-out layer.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadoutKind {
+    #[default]
+    LeakyIntegrator,
+}
+
 /// The non-spiking leaky-integrator read-out with one shared leak λ_out (always kept in [0, 1]).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Readout {
+    /// The only read-out there is (named in specs as `"type": "leaky_integrator"`).
+    #[serde(rename = "type")]
+    pub kind: ReadoutKind,
     pub decode: Decode,
     pub trainable_leak: bool,
     pub leak_init: f64,
@@ -148,6 +159,7 @@ pub struct Readout {
 impl Default for Readout {
     fn default() -> Self {
         Readout {
+            kind: ReadoutKind::LeakyIntegrator,
             decode: Decode::Last,
             trainable_leak: true,
             leak_init: 0.0,
@@ -218,7 +230,7 @@ impl Optimizer {
 /// Reduce-on-plateau: multiply the learning rate by `factor` once the epoch's training loss has
 /// not improved (by a relative 1e-4) for more than `patience` epochs, never below `min_lr`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Plateau {
     pub factor: f64,
     pub patience: u32,

@@ -33,7 +33,7 @@ mod tests_learning;
 
 pub use config::{
     Activation, Coding, Decode, DenseSpec, Encoding, FieldError, LayerSpec, LifConfig, LifSpec,
-    Loss, Optimizer, Plateau, Readout, Reset, Surrogate,
+    Loss, Optimizer, Plateau, Readout, ReadoutKind, Reset, Surrogate,
 };
 pub use dataset::{Dataset, SplitError};
 pub use eval::{

@@ -120,6 +120,7 @@ fn hybrid_config(layers: Vec<LayerSpec>, coding: Coding, decode: Decode, loss: L
     LifConfig {
         layers,
         readout: Readout {
+            kind: ReadoutKind::LeakyIntegrator,
             decode,
             trainable_leak: true,
             leak_init: 0.15,

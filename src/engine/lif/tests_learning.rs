@@ -23,6 +23,7 @@ fn raster_config(steps: usize, leak_init: (f64, f64)) -> LifConfig {
             ..LifSpec::default()
         })],
         readout: Readout {
+            kind: ReadoutKind::LeakyIntegrator,
             decode: Decode::Max,
             trainable_leak: false,
             leak_init: 0.5,

@@ -59,6 +59,9 @@ pub struct EpochStats {
     pub readout_leak: f64,
     /// Learning rate used during the epoch.
     pub lr: f64,
+    /// Test-set confusion matrix after the epoch, `[true][predicted]`.
+    #[serde(default)]
+    pub confusion_matrix: Vec<Vec<u64>>,
 }
 
 /// Everything a checkpoint holds; serialise it after an epoch, deserialise and continue.
@@ -169,6 +172,7 @@ pub fn train_epoch(
         mean_leak: tidy_all(next.model.mean_leaks()),
         readout_leak: tidy(next.model.readout.leak[0] as f64),
         lr: tidy(lr),
+        confusion_matrix: eval.confusion_matrix,
     };
     next.history.push(stats.clone());
     *state = next;

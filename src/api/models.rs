@@ -1,0 +1,91 @@
+//! `POST /v1/models/{job_id}/predict`: classify inputs with the network a `lif` job trained.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult, parse_json};
+use super::jobs::load;
+use crate::jobs::lif::model::{ModelError, predictions};
+use crate::store::Status;
+
+/// Inputs to classify: each the values of one sample in [0, 1] (784 for `mnist10k`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PredictRequest {
+    pub inputs: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictionView {
+    pub class: usize,
+    pub probabilities: Vec<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictResponse {
+    pub predictions: Vec<PredictionView>,
+}
+
+/// Predict classes with a finished `lif` job's trained network (at most 1,000 inputs per call).
+#[utoipa::path(post, path = "/v1/models/{id}/predict", tag = "models",
+    request_body = PredictRequest,
+    responses((status = 200, description = "one prediction per input", body = PredictResponse),
+              (status = 400, description = "malformed JSON", body = super::error::Problem),
+              (status = 404, description = "unknown job, or not a `lif` job", body = super::error::Problem),
+              (status = 409, description = "the job has not succeeded", body = super::error::Problem),
+              (status = 422, description = "wrong input count, length or value range", body = super::error::Problem)))]
+pub async fn predict(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<PredictResponse>> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(state.max_body_bytes)
+        } else {
+            ApiError::bad_request(rejection.body_text())
+        }
+    })?;
+    let request: PredictRequest = parse_json(&body)?;
+    let row = load(&state, &id).await?;
+    if row.kind != "lif" {
+        return Err(ApiError::not_found(format!(
+            "job `{id}` is a `{}` job; only `lif` jobs have a model",
+            row.kind
+        )));
+    }
+    if row.status() != Status::Succeeded {
+        return Err(ApiError::conflict(
+            format!("job `{id}` has no trained model until it succeeds"),
+            &row.status,
+        ));
+    }
+    let checkpoint =
+        state.store.latest_checkpoint(&id).await?.ok_or_else(|| {
+            ApiError::internal(format!("succeeded lif job {id} has no checkpoint"))
+        })?;
+    let spec: serde_json::Value = serde_json::from_str(&row.spec).map_err(ApiError::internal)?;
+    let outcome =
+        tokio::task::spawn_blocking(move || predictions(&spec, &checkpoint.data, &request.inputs))
+            .await
+            .map_err(ApiError::internal)?;
+    match outcome {
+        Ok(list) => Ok(Json(PredictResponse {
+            predictions: list
+                .into_iter()
+                .map(|p| PredictionView {
+                    class: p.class,
+                    probabilities: p.probabilities,
+                })
+                .collect(),
+        })),
+        Err(ModelError::Input(errors)) => Err(ApiError::validation(errors)),
+        Err(e @ ModelError::Corrupt(_)) => Err(ApiError::internal(e)),
+    }
+}

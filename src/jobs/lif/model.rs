@@ -1,0 +1,75 @@
+//! The trained network of a finished `lif` job: the `model.json` artifact and predictions. Both
+//! read the final checkpoint, which always holds the state after the last epoch.
+
+use serde_json::{Value, json};
+
+use crate::engine::lif::{InputError, Prediction, expected_features, predict};
+use crate::jobs::FieldError;
+
+use super::{Checkpoint, spec::LifJobSpec};
+
+/// Most inputs in one predict request.
+pub const MAX_PREDICT_INPUTS: usize = 1000;
+
+/// Why a model cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("the stored model is unreadable: {0}")]
+    Corrupt(String),
+    #[error("invalid input")]
+    Input(Vec<FieldError>),
+}
+
+fn parse(spec: &Value, checkpoint: &Value) -> Result<(LifJobSpec, Checkpoint), ModelError> {
+    let spec: LifJobSpec =
+        serde_json::from_value(spec.clone()).map_err(|e| ModelError::Corrupt(e.to_string()))?;
+    let checkpoint: Checkpoint = serde_json::from_value(checkpoint.clone())
+        .map_err(|e| ModelError::Corrupt(e.to_string()))?;
+    Ok((spec, checkpoint))
+}
+
+/// `model.json`: the spec, the engine configuration, what inputs look like, and every trained
+/// number (weights row = target unit, biases, leaks) of the hidden layers and the read-out.
+pub fn document(spec: &Value, checkpoint: &Value) -> Result<Value, ModelError> {
+    let (parsed, c) = parse(spec, checkpoint)?;
+    let config = parsed.config();
+    let model = &c.state.model;
+    Ok(json!({
+        "format": "fluxlab-lif-model",
+        "version": 1,
+        "epochs_trained": c.state.epoch,
+        "input_values": expected_features(&config, model),
+        "classes": model.classes,
+        "config": config,
+        "spec": spec,
+        "model": model,
+    }))
+}
+
+/// Classifies `inputs` (each the values of one sample in [0, 1]) with the trained network.
+pub fn predictions(
+    spec: &Value,
+    checkpoint: &Value,
+    inputs: &[Vec<f64>],
+) -> Result<Vec<Prediction>, ModelError> {
+    if inputs.is_empty() || inputs.len() > MAX_PREDICT_INPUTS {
+        return Err(ModelError::Input(vec![FieldError::new(
+            "inputs",
+            format!(
+                "give between 1 and {MAX_PREDICT_INPUTS} inputs, got {}",
+                inputs.len()
+            ),
+        )]));
+    }
+    let (parsed, c) = parse(spec, checkpoint)?;
+    let config = parsed.config();
+    predict(&config, &c.state.model, inputs).map_err(|e| {
+        let field = match &e {
+            InputError::Length { index, .. } => format!("inputs[{index}]"),
+            InputError::Range {
+                index, position, ..
+            } => format!("inputs[{index}][{position}]"),
+        };
+        ModelError::Input(vec![FieldError::new(field, e.to_string())])
+    })
+}

@@ -1,0 +1,193 @@
+//! The result document of a `lif` job (API.md) and its metric rows: per-epoch figures, the final
+//! test evaluation, leak statistics and the spike raster of one test sample.
+
+use serde_json::{Value, json};
+
+use crate::engine::lif::{EpochStats, LifConfig, Model, Raster, TrainState, spike_raster};
+
+use super::data::Data;
+
+/// Bins of the leak histograms.
+const LEAK_BINS: usize = 20;
+
+/// The metric row of one epoch: losses, accuracies, spike rate and mean leak per hidden layer
+/// (and their means over the LIF layers), learning rate, seconds and throughput.
+pub fn metrics_row(stats: &EpochStats) -> Value {
+    let mut row = json!({
+        "train_loss": stats.train_loss,
+        "train_accuracy": stats.train_accuracy,
+        "test_loss": stats.test_loss,
+        "test_accuracy": stats.test_accuracy,
+        "spike_rate": mean_of(&stats.spike_rates),
+        "mean_leak": mean_of(&stats.mean_leak),
+        "readout_leak": stats.readout_leak,
+        "lr": stats.lr,
+        "seconds": stats.seconds,
+        "samples_per_second": stats.samples_per_second,
+    });
+    for (i, (rate, leak)) in stats.spike_rates.iter().zip(&stats.mean_leak).enumerate() {
+        if rate.is_some() {
+            row[format!("spike_rate_layer{i}")] = json!(rate);
+        }
+        if leak.is_some() {
+            row[format!("mean_leak_layer{i}")] = json!(leak);
+        }
+    }
+    row
+}
+
+fn mean_of(values: &[Option<f64>]) -> Option<f64> {
+    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
+}
+
+/// The result as of the last finished epoch (also stored in checkpoints as `partial_result`, so
+/// plots of a running job show the same figures). `None` before the first epoch.
+pub fn build(
+    config: &LifConfig,
+    state: &TrainState,
+    data: &Data,
+    raster_sample: usize,
+    elapsed_ms: u64,
+) -> Option<Value> {
+    let last = state.history.last()?;
+    let epochs: Vec<Value> = state
+        .history
+        .iter()
+        .map(|s| {
+            json!({
+                "epoch": s.epoch,
+                "train_loss": s.train_loss,
+                "train_accuracy": s.train_accuracy,
+                "test_loss": s.test_loss,
+                "test_accuracy": s.test_accuracy,
+                "seconds": s.seconds,
+                "samples_per_second": s.samples_per_second,
+                "lr": s.lr,
+                "spike_rates": s.spike_rates,
+                "mean_leak": s.mean_leak,
+            })
+        })
+        .collect();
+    Some(json!({
+        "test_accuracy": last.test_accuracy,
+        "test_loss": last.test_loss,
+        "epochs": epochs,
+        "confusion_matrix": last.confusion_matrix,
+        "spike_rates": last.spike_rates,
+        "leak": leak_summary(config, &state.model),
+        "raster": raster(config, &state.model, data, raster_sample),
+        "dataset": {
+            "name": data.name,
+            "train": data.train.len(),
+            "test": data.test.len(),
+            "features": data.train.features,
+            "shape": data.train.shape,
+            "classes": state.model.classes,
+        },
+        "parameters": config.parameter_count(data.train.features, state.model.classes),
+        "epochs_run": state.epoch,
+        "elapsed_ms": elapsed_ms,
+    }))
+}
+
+/// Mean, standard deviation and histogram of the learned leaks over all LIF layers and per layer
+/// (`null` for dense layers), plus the read-out's leak.
+fn leak_summary(config: &LifConfig, model: &Model) -> Value {
+    let lif: Vec<Option<&[f32]>> = config
+        .layers
+        .iter()
+        .zip(&model.layers)
+        .map(|(spec, params)| {
+            matches!(spec, crate::engine::lif::LayerSpec::Lif(_)).then_some(&params.leak[..])
+        })
+        .collect();
+    let all: Vec<f64> = lif
+        .iter()
+        .flatten()
+        .flat_map(|l| l.iter())
+        .map(|&x| x as f64)
+        .collect();
+    let layers: Vec<Value> = lif
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match l {
+            Some(l) => {
+                let v: Vec<f64> = l.iter().map(|&x| x as f64).collect();
+                let mut s = stats(&v);
+                s["layer"] = json!(i);
+                s
+            }
+            None => Value::Null,
+        })
+        .collect();
+    let mut doc = stats(&all);
+    doc["layers"] = json!(layers);
+    doc["readout"] = json!(model.readout.leak.first().map(|&x| x as f64));
+    doc
+}
+
+fn stats(values: &[f64]) -> Value {
+    if values.is_empty() {
+        return json!({"mean": null, "std": null, "histogram": null});
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    json!({"mean": mean, "std": std, "histogram": histogram(values)})
+}
+
+/// Equal-width bins over [0, 1] (the clamped leak range), widened to the data when leaks are not
+/// clamped.
+fn histogram(values: &[f64]) -> Value {
+    let lo = values.iter().copied().fold(0.0_f64, f64::min);
+    let hi = values.iter().copied().fold(1.0_f64, f64::max);
+    let width = (hi - lo) / LEAK_BINS as f64;
+    let mut counts = vec![0u64; LEAK_BINS];
+    for &v in values {
+        let bin = (((v - lo) / width) as usize).min(LEAK_BINS - 1);
+        counts[bin] += 1;
+    }
+    let edges: Vec<f64> = (0..=LEAK_BINS).map(|i| lo + width * i as f64).collect();
+    json!({"edges": edges, "counts": counts})
+}
+
+/// Who spiked when for test sample `index`: `[t, unit]` pairs per LIF layer (dense layers do not
+/// spike and are left out), the input spikes when the coding spikes.
+fn raster(config: &LifConfig, model: &Model, data: &Data, index: usize) -> Value {
+    let index = index.min(data.test.len().saturating_sub(1));
+    let x: Vec<f64> = data.test.sample(index).iter().map(|&v| v as f64).collect();
+    let Ok(r) = spike_raster(config, model, &x) else {
+        return Value::Null;
+    };
+    let Raster {
+        input,
+        layers,
+        class,
+        ..
+    } = r;
+    let pairs = |steps: &Vec<Vec<u32>>| -> Vec<[u32; 2]> {
+        steps
+            .iter()
+            .enumerate()
+            .flat_map(|(t, units)| units.iter().map(move |&u| [t as u32, u]))
+            .collect()
+    };
+    let layer_docs: Vec<Value> = layers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            l.as_ref().map(|steps| {
+                json!({"layer": i, "units": config.layers[i].units(), "spikes": pairs(steps)})
+            })
+        })
+        .collect();
+    json!({
+        "sample_index": index,
+        "label": data.test.labels[index],
+        "predicted": class,
+        "steps": config.encoding.steps,
+        "input": input.as_ref().map(|steps| json!({"units": model.inputs, "spikes": pairs(steps)})),
+        "layers": layer_docs,
+    })
+}
