@@ -268,3 +268,91 @@ fn evolution_killed_mid_run_resumes_bit_identically() {
     second.child.kill().unwrap();
     second.child.wait().unwrap();
 }
+
+fn lif_spec() -> Value {
+    json!({
+        "dataset": {"builtin": "mnist10k"}, "split": {"train": 3000, "test": 500},
+        "encoding": {"type": "poisson", "steps": 10},
+        "layers": [{"type": "lif", "units": 64}],
+        "batch_size": 64, "epochs": 8, "seed": 5, "checkpoint_every": 1
+    })
+}
+
+/// A metric series without its wall-clock columns (seconds and throughput differ run to run).
+fn without_timings(mut v: Value) -> Value {
+    for row in v["series"].as_array_mut().into_iter().flatten() {
+        let row = row.as_object_mut().unwrap();
+        row.remove("seconds");
+        row.remove("samples_per_second");
+    }
+    v
+}
+
+#[test]
+fn lif_killed_mid_training_resumes_to_identical_weights_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reference = start(&format!("sqlite://{}", dir.path().join("ref.db").display()));
+    let (status, job) = post(
+        &reference,
+        "/v1/jobs",
+        json!({"kind": "lif", "spec": lif_spec()}),
+    );
+    assert_eq!(status, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    wait_for(&reference, &id, "succeeded", 600);
+    let expected = get(&reference, &format!("/v1/jobs/{id}/result"));
+    let expected_model = get(&reference, &format!("/v1/jobs/{id}/artifacts/model.json"));
+    let expected_metrics = without_timings(get(&reference, &format!("/v1/jobs/{id}/metrics")));
+    reference.child.kill().unwrap();
+    reference.child.wait().unwrap();
+
+    let db = format!("sqlite://{}", dir.path().join("lif.db").display());
+    let mut first = start(&db);
+    let (_, job) = post(
+        &first,
+        "/v1/jobs",
+        json!({"kind": "lif", "spec": lif_spec()}),
+    );
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let checkpoints = get(&first, &format!("/v1/jobs/{id}/checkpoints"));
+        if checkpoints.as_array().is_some_and(|c| !c.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = get(&first, &format!("/v1/jobs/{id}"));
+    assert_eq!(
+        before["status"], "running",
+        "killed too late to test a resume: {before}"
+    );
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let mut second = start(&db);
+    wait_for(&second, &id, "succeeded", 600);
+    let resumed = get(&second, &format!("/v1/jobs/{id}/result"));
+    for key in [
+        "test_accuracy",
+        "test_loss",
+        "confusion_matrix",
+        "spike_rates",
+        "leak",
+        "raster",
+    ] {
+        assert_eq!(resumed[key], expected[key], "{key}");
+    }
+    let model = get(&second, &format!("/v1/jobs/{id}/artifacts/model.json"));
+    assert_eq!(
+        model["model"], expected_model["model"],
+        "identical final weights"
+    );
+    assert_eq!(
+        without_timings(get(&second, &format!("/v1/jobs/{id}/metrics"))),
+        expected_metrics
+    );
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+}
