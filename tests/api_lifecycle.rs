@@ -261,7 +261,7 @@ async fn cancel_queued_and_running_then_resume() {
         .await;
     assert_eq!(status, 202);
     assert_eq!(view["status"], "queued");
-    s.wait_status(&running, &["succeeded"], 120).await;
+    s.wait_status(&running, &["succeeded"], 300).await;
     let (_, result) = s.get(&format!("/v1/jobs/{running}/result")).await;
     assert_eq!(result["networks"].as_array().unwrap().len(), 20);
     let (status, _) = s
