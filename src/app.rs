@@ -52,6 +52,7 @@ pub async fn serve(
         limits: config.limits(),
         max_body_bytes: config.max_body_bytes,
         max_upload_bytes: config.max_upload_bytes,
+        models: Default::default(),
         shutdown: stop.clone(),
     };
     let grace = Duration::from_secs(config.shutdown_grace_secs);

@@ -38,6 +38,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Largest file of a dataset upload.
     pub max_upload_bytes: usize,
+    /// Trained `lif` models recently used for predictions.
+    pub models: Arc<models::ModelCache>,
     /// Cancelled at shutdown: ends SSE streams and `?wait=` calls.
     pub shutdown: CancellationToken,
 }

@@ -1,5 +1,8 @@
 //! `POST /v1/models/{job_id}/predict`: classify inputs with the network a `lif` job trained.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -11,8 +14,59 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::{ApiError, ApiResult, parse_json};
 use super::jobs::load;
-use crate::jobs::lif::model::{ModelError, predictions};
+use crate::jobs::lif::model::{LoadedModel, ModelError};
 use crate::store::Status;
+
+/// Parsed models of recently used jobs, so repeated predictions skip reading and parsing the
+/// multi-megabyte final checkpoint. Keyed by job id and checkpoint sequence number.
+#[derive(Default)]
+pub struct ModelCache {
+    entries: Mutex<VecDeque<(String, i64, Arc<LoadedModel>)>>,
+}
+
+/// Models kept in memory at once.
+const CACHED_MODELS: usize = 4;
+
+impl ModelCache {
+    fn get(&self, id: &str, seq: i64) -> Option<Arc<LoadedModel>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .iter()
+            .find(|(i, s, _)| i == id && *s == seq)
+            .map(|(_, _, m)| m.clone())
+    }
+
+    fn put(&self, id: &str, seq: i64, model: Arc<LoadedModel>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(i, _, _)| i != id);
+        if entries.len() == CACHED_MODELS {
+            entries.pop_back();
+        }
+        entries.push_front((id.to_string(), seq, model));
+    }
+}
+
+async fn loaded_model(state: &AppState, id: &str, spec: &str) -> ApiResult<Arc<LoadedModel>> {
+    let missing = || ApiError::internal(format!("succeeded lif job {id} has no checkpoint"));
+    let latest = state.store.list_checkpoints(id).await?;
+    let seq = latest.last().ok_or_else(missing)?.seq;
+    if let Some(model) = state.models.get(id, seq) {
+        return Ok(model);
+    }
+    let checkpoint = state
+        .store
+        .latest_checkpoint(id)
+        .await?
+        .ok_or_else(missing)?;
+    let spec: serde_json::Value = serde_json::from_str(spec).map_err(ApiError::internal)?;
+    let model = tokio::task::spawn_blocking(move || LoadedModel::load(&spec, &checkpoint.data))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let model = Arc::new(model);
+    state.models.put(id, checkpoint.seq, model.clone());
+    Ok(model)
+}
 
 /// Inputs to classify: each the values of one sample in [0, 1] (784 for `mnist10k`).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,15 +120,10 @@ pub async fn predict(
             &row.status,
         ));
     }
-    let checkpoint =
-        state.store.latest_checkpoint(&id).await?.ok_or_else(|| {
-            ApiError::internal(format!("succeeded lif job {id} has no checkpoint"))
-        })?;
-    let spec: serde_json::Value = serde_json::from_str(&row.spec).map_err(ApiError::internal)?;
-    let outcome =
-        tokio::task::spawn_blocking(move || predictions(&spec, &checkpoint.data, &request.inputs))
-            .await
-            .map_err(ApiError::internal)?;
+    let model = loaded_model(&state, &id, &row.spec).await?;
+    let outcome = tokio::task::spawn_blocking(move || model.predict(&request.inputs))
+        .await
+        .map_err(ApiError::internal)?;
     match outcome {
         Ok(list) => Ok(Json(PredictResponse {
             predictions: list

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::engine::lif::{InputError, Prediction, expected_features, predict};
+use crate::engine::lif::{InputError, LifConfig, Model, Prediction, expected_features, predict};
 use crate::jobs::FieldError;
 
 use super::{Checkpoint, spec::LifJobSpec};
@@ -46,12 +46,38 @@ pub fn document(spec: &Value, checkpoint: &Value) -> Result<Value, ModelError> {
     }))
 }
 
-/// Classifies `inputs` (each the values of one sample in [0, 1]) with the trained network.
-pub fn predictions(
-    spec: &Value,
-    checkpoint: &Value,
-    inputs: &[Vec<f64>],
-) -> Result<Vec<Prediction>, ModelError> {
+/// A trained network ready to predict (parsed once, shared by requests).
+pub struct LoadedModel {
+    config: LifConfig,
+    model: Model,
+}
+
+impl LoadedModel {
+    /// Parses the stored spec and the final checkpoint.
+    pub fn load(spec: &Value, checkpoint: &Value) -> Result<LoadedModel, ModelError> {
+        let (parsed, c) = parse(spec, checkpoint)?;
+        Ok(LoadedModel {
+            config: parsed.config(),
+            model: c.state.model,
+        })
+    }
+
+    /// Classifies `inputs` (each the values of one sample in [0, 1]).
+    pub fn predict(&self, inputs: &[Vec<f64>]) -> Result<Vec<Prediction>, ModelError> {
+        check_count(inputs)?;
+        predict(&self.config, &self.model, inputs).map_err(|e| {
+            let field = match &e {
+                InputError::Length { index, .. } => format!("inputs[{index}]"),
+                InputError::Range {
+                    index, position, ..
+                } => format!("inputs[{index}][{position}]"),
+            };
+            ModelError::Input(vec![FieldError::new(field, e.to_string())])
+        })
+    }
+}
+
+fn check_count(inputs: &[Vec<f64>]) -> Result<(), ModelError> {
     if inputs.is_empty() || inputs.len() > MAX_PREDICT_INPUTS {
         return Err(ModelError::Input(vec![FieldError::new(
             "inputs",
@@ -61,15 +87,5 @@ pub fn predictions(
             ),
         )]));
     }
-    let (parsed, c) = parse(spec, checkpoint)?;
-    let config = parsed.config();
-    predict(&config, &c.state.model, inputs).map_err(|e| {
-        let field = match &e {
-            InputError::Length { index, .. } => format!("inputs[{index}]"),
-            InputError::Range {
-                index, position, ..
-            } => format!("inputs[{index}][{position}]"),
-        };
-        ModelError::Input(vec![FieldError::new(field, e.to_string())])
-    })
+    Ok(())
 }
