@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod plots;
 pub mod service;
 pub mod views;
 
@@ -54,6 +55,8 @@ pub struct AppState {
         jobs::result,
         jobs::metrics,
         artifacts::artifact,
+        plots::list,
+        plots::svg,
         jobs::checkpoints,
         jobs::latest_checkpoint,
         events::events,
@@ -88,6 +91,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/jobs/{id}/events", get(events::events))
         .route("/v1/jobs/{id}/artifacts/{name}", get(artifacts::artifact))
+        .route("/v1/jobs/{id}/plots", get(plots::list))
+        .route("/v1/jobs/{id}/plots/{file}", get(plots::svg))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))
