@@ -116,7 +116,10 @@ async fn mi_plots_while_queued_running_cancelled_and_finished() {
         assert!(!text.contains("no data"), "{name}: {text}");
     }
     let text = svg(&s, &long, "ic_scatter").await;
-    assert!(text.contains("I (bits)") && text.contains("so far"), "{text}");
+    assert!(
+        text.contains("I (bits)") && text.contains("so far"),
+        "{text}"
+    );
     assert!(text.contains("weak coupling N²C²/(2 ln 2)"), "{text}");
     let (_, job) = s.get(&format!("/v1/jobs/{long}")).await;
     assert_eq!(job["status"], "running", "the long job must still run here");
@@ -131,11 +134,20 @@ async fn mi_plots_while_queued_running_cancelled_and_finished() {
     // Finished: the result document.
     s.wait_status(&small, &["succeeded"], 60).await;
     let text = svg(&s, &small, "ic_scatter").await;
-    for t in ["std = 0.5", "std = 1", "std = 2", "9 networks, N = 8", "C (RMS lag-1 Pearson correlation)"] {
+    for t in [
+        "std = 0.5",
+        "std = 1",
+        "std = 2",
+        "9 networks, N = 8",
+        "C (RMS lag-1 Pearson correlation)",
+    ] {
         assert!(text.contains(t), "missing {t}: {text}");
     }
     let text = svg(&s, &small, "weights").await;
-    assert!(text.contains("source neuron j") && text.contains("weight W_ij (j → i)"), "{text}");
+    assert!(
+        text.contains("source neuron j") && text.contains("weight W_ij (j → i)"),
+        "{text}"
+    );
     let text = svg(&s, &small, "attractor_periods").await;
     assert!(text.contains("period (time steps)"), "{text}");
     let text = svg(&s, &small, "correlation").await;
@@ -146,7 +158,9 @@ async fn mi_plots_while_queued_running_cancelled_and_finished() {
 #[tokio::test]
 async fn evolution_plots_while_running_and_after() {
     let s = TestServer::start().await;
-    let long = s.submit("evolution", evolution_spec("pareto", 100_000)).await;
+    let long = s
+        .submit("evolution", evolution_spec("pareto", 100_000))
+        .await;
     let names = ["fitness", "pareto", "best_weights", "rook_score"];
     assert_eq!(listed(&s, &long).await, names);
     s.wait_metrics(&long, 3).await;
@@ -156,11 +170,26 @@ async fn evolution_plots_while_running_and_after() {
         assert!(!text.contains("no data"), "{name}: {text}");
     }
     let text = svg(&s, &long, "fitness").await;
-    for t in ["I (bits)", "mean period (steps)", "generation", "best", "mean ± std", "of 100000 so far"] {
+    for t in [
+        "I (bits)",
+        "mean period (steps)",
+        "generation",
+        "best",
+        "mean ± std",
+        "of 100000 so far",
+    ] {
         assert!(text.contains(t), "missing {t}: {text}");
     }
-    assert!(svg(&s, &long, "best_weights").await.contains("latest checkpoint"));
-    assert!(svg(&s, &long, "pareto").await.contains("non-dominated genomes"));
+    assert!(
+        svg(&s, &long, "best_weights")
+            .await
+            .contains("latest checkpoint")
+    );
+    assert!(
+        svg(&s, &long, "pareto")
+            .await
+            .contains("non-dominated genomes")
+    );
     let (_, job) = s.get(&format!("/v1/jobs/{long}")).await;
     assert_eq!(job["status"], "running");
     cancel(&s, &long).await;
@@ -178,7 +207,10 @@ async fn evolution_plots_while_running_and_after() {
         .await;
     assert_eq!(status, 200, "{body}");
     let done = body["id"].as_str().unwrap().to_string();
-    assert_eq!(listed(&s, &done).await, ["fitness", "best_weights", "rook_score"]);
+    assert_eq!(
+        listed(&s, &done).await,
+        ["fitness", "best_weights", "rook_score"]
+    );
     for name in ["fitness", "best_weights", "rook_score"] {
         let text = svg(&s, &done, name).await;
         assert!(!text.contains("no data"), "{name}: {text}");
@@ -198,7 +230,10 @@ async fn evolution_plots_while_running_and_after() {
 async fn bad_names_sizes_and_ids() {
     let s = TestServer::start().await;
     let (status, body) = s
-        .post("/v1/jobs?wait=30", json!({"kind": "mi", "spec": nrooks_spec(3, 2.0)}))
+        .post(
+            "/v1/jobs?wait=30",
+            json!({"kind": "mi", "spec": nrooks_spec(3, 2.0)}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let id = body["id"].as_str().unwrap().to_string();
@@ -232,7 +267,10 @@ async fn bad_names_sizes_and_ids() {
         assert_eq!(status, 422, "{query}: {problem}");
         assert_eq!(problem["errors"][0]["field"], field, "{problem}");
         assert!(
-            problem["errors"][0]["message"].as_str().unwrap().contains("200 to 2000"),
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("200 to 2000"),
             "{problem}"
         );
     }
@@ -243,7 +281,9 @@ async fn bad_names_sizes_and_ids() {
 
     let r = s
         .client
-        .get(s.url(&format!("/v1/jobs/{id}/plots/weights.svg?width=800&height=300")))
+        .get(s.url(&format!(
+            "/v1/jobs/{id}/plots/weights.svg?width=800&height=300"
+        )))
         .send()
         .await
         .unwrap();

@@ -116,7 +116,10 @@ pub async fn svg(
     let catalogue = plots::catalogue(kind, &spec);
     let name = file.strip_suffix(".svg").unwrap_or("");
     if !catalogue.iter().any(|p| p.name == name) {
-        let valid: Vec<String> = catalogue.iter().map(|p| format!("{}.svg", p.name)).collect();
+        let valid: Vec<String> = catalogue
+            .iter()
+            .map(|p| format!("{}.svg", p.name))
+            .collect();
         return Err(ApiError::not_found(format!(
             "no plot `{file}` for this `{}` job; available: {}",
             kind.as_str(),

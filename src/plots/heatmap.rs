@@ -107,7 +107,8 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HeatmapFigure) -> DrawResult {
     let (values, block) = reduce(&fig.values);
     let rows = fig.values.len();
     let cols = fig.values.iter().map(Vec::len).max().unwrap_or(0);
-    let note = (block > 1).then(|| format!("{rows}×{cols} shown as means of {block}×{block} blocks"));
+    let note =
+        (block > 1).then(|| format!("{rows}×{cols} shown as means of {block}×{block} blocks"));
     let subtitle = match (&fig.subtitle, note) {
         (Some(s), Some(n)) => Some(format!("{s}; {n}")),
         (s, n) => s.clone().or(n),
@@ -118,7 +119,9 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HeatmapFigure) -> DrawResult {
     // Square cells: the matrix gets a square plotting region, centred in what is left.
     let extra_x = theme.y_label_area() as i32;
     let extra_y = theme.x_label_area() as i32;
-    let side = (w as i32 - bar_w as i32 - extra_x).min(h as i32 - extra_y).max(20);
+    let side = (w as i32 - bar_w as i32 - extra_x)
+        .min(h as i32 - extra_y)
+        .max(20);
     let used = side + extra_x + bar_w as i32;
     let left = ((w as i32 - used) / 2).max(0);
     let body = body.margin(0, 0, left, 0);
@@ -222,11 +225,27 @@ mod tests {
     #[test]
     fn matrix_with_missing_cells_renders() {
         let svg = render(
-            &figure(vec![vec![1.0, -2.0, f64::NAN], vec![0.0, 0.5, 3.0], vec![-1.0, 0.0, 0.0]], true),
+            &figure(
+                vec![
+                    vec![1.0, -2.0, f64::NAN],
+                    vec![0.0, 0.5, 3.0],
+                    vec![-1.0, 0.0, 0.0],
+                ],
+                true,
+            ),
             Size::DEFAULT,
         )
         .unwrap();
-        assert_svg(&svg, &["Weight matrix", "source neuron j", "target neuron i", "weight W_ij", "-2"]);
+        assert_svg(
+            &svg,
+            &[
+                "Weight matrix",
+                "source neuron j",
+                "target neuron i",
+                "weight W_ij",
+                "-2",
+            ],
+        );
         assert!(has_no_nan(&svg));
         // The diverging scale is symmetric: white sits at 0 (the domain is ±3).
         assert_eq!(ColourMap::Diverging.domain(-2.0, 3.0), (-3.0, 3.0));
@@ -236,8 +255,9 @@ mod tests {
     #[test]
     fn large_matrices_are_block_averaged() {
         let n = 250;
-        let values: Vec<Vec<f64>> =
-            (0..n).map(|i| (0..n).map(|j| (i as f64 - j as f64) / n as f64).collect()).collect();
+        let values: Vec<Vec<f64>> = (0..n)
+            .map(|i| (0..n).map(|j| (i as f64 - j as f64) / n as f64).collect())
+            .collect();
         let svg = render(&figure(values, false), Size::DEFAULT).unwrap();
         assert_svg(&svg, &["250×250 shown as means of 3×3 blocks"]);
         assert!(svg.len() < 1_500_000, "{} bytes", svg.len());

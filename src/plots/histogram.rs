@@ -30,9 +30,7 @@ pub fn integer_bins(label: &str, values: &[u64]) -> Bins {
     for v in values {
         counts[((v - lo) / width) as usize] += 1.0;
     }
-    let edges = (0..=count)
-        .map(|k| (lo + k * width) as f64 - 0.5)
-        .collect();
+    let edges = (0..=count).map(|k| (lo + k * width) as f64 - 0.5).collect();
     Bins {
         label: label.into(),
         edges,
@@ -82,23 +80,33 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
     let alpha = if several { 0.45 } else { 0.8 };
     for (k, (group, bins)) in groups.iter().enumerate() {
         let colour = palette(k);
-        let anno = chart.draw_series(bins.iter().map(|&(a, b, c)| {
-            Rectangle::new([(a, 0.0), (b, c)], colour.mix(alpha).filled())
-        }))?;
+        let anno = chart
+            .draw_series(bins.iter().map(|&(a, b, c)| {
+                Rectangle::new([(a, 0.0), (b, c)], colour.mix(alpha).filled())
+            }))?;
         if several {
             anno.label(group.label.as_str()).legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour.mix(alpha).filled())
             });
         }
         // Outlines keep overlapping groups and neighbouring bars apart in print.
-        chart.draw_series(bins.iter().map(|&(a, b, c)| {
-            Rectangle::new([(a, 0.0), (b, c)], colour.stroke_width(1))
-        }))?;
+        chart.draw_series(
+            bins.iter()
+                .map(|&(a, b, c)| Rectangle::new([(a, 0.0), (b, c)], colour.stroke_width(1))),
+        )?;
     }
     if several {
+        let tops = groups.iter().flat_map(|(_, b)| {
+            b.iter()
+                .flat_map(|&(a, b, c)| [(a, c), (b, c), ((a + b) / 2.0, c), ((a + b) / 2.0, 0.0)])
+        });
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(style::quiet_corner(
+                tops,
+                (x_lo - pad, x_hi + pad),
+                (0.0, y_hi),
+            ))
             .label_font((FONT, theme.legend))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
@@ -136,7 +144,10 @@ mod tests {
             counts: vec![f64::NAN, 4.0],
         };
         let svg = render(&figure(vec![a, b]), Size::DEFAULT).unwrap();
-        assert_svg(&svg, &["Learned leaks", "leak λ", "neurons", "layer 0", "layer 1"]);
+        assert_svg(
+            &svg,
+            &["Learned leaks", "leak λ", "neurons", "layer 0", "layer 1"],
+        );
         assert!(has_no_nan(&svg));
     }
 

@@ -118,7 +118,10 @@ fn draw_panel(
             let mut outline: Vec<(f64, f64)> = finite.iter().map(|p| (p.0, p.2)).collect();
             outline.extend(finite.iter().rev().map(|p| (p.0, p.1)));
             chart
-                .draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.2).filled())))?
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    colour.mix(0.2).filled(),
+                )))?
                 .label(band.label.as_str())
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(0.2).filled())
@@ -136,7 +139,11 @@ fn draw_panel(
         };
         let style = colour.stroke_width(stroke);
         let parts = segments(&thin(&line.points));
-        let single: Vec<(f64, f64)> = parts.iter().filter(|s| s.len() == 1).map(|s| s[0]).collect();
+        let single: Vec<(f64, f64)> = parts
+            .iter()
+            .filter(|s| s.len() == 1)
+            .map(|s| s[0])
+            .collect();
         let mut first = true;
         for part in parts.iter().filter(|s| s.len() > 1) {
             let anno = if line.dashed {
@@ -169,9 +176,19 @@ fn draw_panel(
         }
     }
     if labelled {
+        let points = panel
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().copied())
+            .chain(
+                panel
+                    .band
+                    .iter()
+                    .flat_map(|b| b.points.iter().flat_map(|p| [(p.0, p.1), (p.0, p.2)])),
+            );
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(style::quiet_corner(points, (x_lo, x_hi), (y_lo, y_hi)))
             .label_font((FONT, theme.legend))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
@@ -229,7 +246,14 @@ mod tests {
         let svg = render(&figure(vec![panel, second]), Size::DEFAULT).unwrap();
         assert_svg(
             &svg,
-            &["Fitness per generation", "generation", "I (bits)", "C", "best", "mean ± std"],
+            &[
+                "Fitness per generation",
+                "generation",
+                "I (bits)",
+                "C",
+                "best",
+                "mean ± std",
+            ],
         );
         assert!(has_no_nan(&svg));
     }
@@ -256,7 +280,14 @@ mod tests {
         };
         let svg = render(&figure(vec![panel]), Size::DEFAULT).unwrap();
         assert_svg(&svg, &["Fitness per generation", "no finite data points"]);
-        let svg = render(&figure(vec![]), Size { width: 200, height: 200 }).unwrap();
+        let svg = render(
+            &figure(vec![]),
+            Size {
+                width: 200,
+                height: 200,
+            },
+        )
+        .unwrap();
         assert_svg(&svg, &["Fitness per generation"]);
     }
 }

@@ -162,7 +162,10 @@ pub enum Figure {
     Histogram(HistogramFigure),
     Raster(RasterFigure),
     /// Nothing to draw yet: a titled SVG that says why.
-    Empty { title: String, message: String },
+    Empty {
+        title: String,
+        message: String,
+    },
 }
 
 /// Renders a figure to an SVG document.
@@ -198,6 +201,16 @@ pub(crate) mod testing {
             assert!(all.contains(t), "missing text {t:?} in:\n{all}");
         }
         all
+    }
+
+    /// Writes `figure` as `<dir>/<name>.svg` when `PLOTS_PREVIEW_DIR` is set, to look at the
+    /// plots the tests build (e.g. `PLOTS_PREVIEW_DIR=/tmp/p cargo test --lib plots`).
+    pub fn preview(name: &str, figure: &crate::plots::Figure) {
+        if let Some(dir) = std::env::var_os("PLOTS_PREVIEW_DIR") {
+            let svg = crate::plots::render(figure, crate::plots::Size::DEFAULT).unwrap();
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.svg")), svg).unwrap();
+        }
     }
 
     /// True when no attribute of the SVG holds NaN or an infinity (a coordinate gone wrong).

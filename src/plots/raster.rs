@@ -20,11 +20,18 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
         .flat_map(|l| l.spikes.iter().map(|s| s.0))
         .filter(|t| t.is_finite())
         .fold(0.0, f64::max);
-    let steps = fig.steps.filter(|s| s.is_finite() && *s > 0.0).unwrap_or(max_t + 1.0);
+    let steps = fig
+        .steps
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(max_t + 1.0);
     let mut subtitle = fig.subtitle.clone().unwrap_or_default();
     if spikes > MAX_SPIKES {
         let note = format!("first {MAX_SPIKES} of {spikes} spikes shown");
-        subtitle = if subtitle.is_empty() { note } else { format!("{subtitle}; {note}") };
+        subtitle = if subtitle.is_empty() {
+            note
+        } else {
+            format!("{subtitle}; {note}")
+        };
     }
     let subtitle = (!subtitle.is_empty()).then_some(subtitle);
     let body = style::title_block(area, theme, &fig.title, subtitle.as_deref())?;
@@ -48,6 +55,7 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
         .draw()?;
     let mut offset = 0.0;
     let mut budget = MAX_SPIKES;
+    let mut all = Vec::new();
     for (k, layer) in fig.layers.iter().enumerate() {
         let colour = palette(k);
         let units = layer.units as f64;
@@ -60,6 +68,7 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
             .copied()
             .collect();
         budget -= drawn.len();
+        all.extend(drawn.iter().map(|&(t, u)| (t, base + u + 0.5)));
         chart
             .draw_series(drawn.iter().map(|&(t, u)| {
                 Rectangle::new(
@@ -77,9 +86,14 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
             )))?;
         }
     }
+    let corner = style::quiet_corner(
+        all.into_iter(),
+        (-0.5, steps - 0.5),
+        (0.0, total_units as f64),
+    );
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(corner)
         .label_font((FONT, theme.legend))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
@@ -121,7 +135,14 @@ mod tests {
         let svg = render(&figure(layers), Size::DEFAULT).unwrap();
         assert_svg(
             &svg,
-            &["Spike raster", "label 7", "time step", "unit (layers stacked)", "layer 0 (4 units)", "layer 1 (2 units)"],
+            &[
+                "Spike raster",
+                "label 7",
+                "time step",
+                "unit (layers stacked)",
+                "layer 0 (4 units)",
+                "layer 1 (2 units)",
+            ],
         );
         assert!(has_no_nan(&svg));
     }

@@ -42,9 +42,14 @@ pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure) -> DrawResult {
         .iter()
         .flat_map(|c| c.points.iter().copied())
         .filter(|_| !fig.fit_to_points);
-    let (x_lo, x_hi) = style::extent(points.iter().map(|p| p.x).chain(curve_points.clone().map(|p| p.0)))
-        .map(|(a, b)| style::padded(a, b))
-        .unwrap_or((0.0, 1.0));
+    let (x_lo, x_hi) = style::extent(
+        points
+            .iter()
+            .map(|p| p.x)
+            .chain(curve_points.clone().map(|p| p.0)),
+    )
+    .map(|(a, b)| style::padded(a, b))
+    .unwrap_or((0.0, 1.0));
     let (y_lo, y_hi) = style::extent(points.iter().map(|p| p.y).chain(curve_points.map(|p| p.1)))
         .map(|(a, b)| style::padded(a, b))
         .unwrap_or((0.0, 1.0));
@@ -124,7 +129,10 @@ pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure) -> DrawResult {
         let style = BLACK.stroke_width(theme.stroke);
         // Keep only what lies inside the view: plotters does not clip paths in SVG.
         let inside = |&(x, y): &(f64, f64)| {
-            x.is_finite() && y.is_finite() && (x_lo..=x_hi).contains(&x) && (y_lo..=y_hi).contains(&y)
+            x.is_finite()
+                && y.is_finite()
+                && (x_lo..=x_hi).contains(&x)
+                && (y_lo..=y_hi).contains(&y)
         };
         let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for p in &curve.points {
@@ -138,16 +146,20 @@ pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure) -> DrawResult {
         for run in runs.into_iter().filter(|r| r.len() > 1) {
             let anno = chart.draw_series(DashedLineSeries::new(run, 8, 5, style))?;
             if !labelled && !curve.label.is_empty() {
-                anno.label(curve.label.as_str()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], style)
-                });
+                anno.label(curve.label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
                 labelled = true;
             }
         }
     }
+    let corner = style::quiet_corner(
+        points.iter().map(|p| (p.x, p.y)),
+        (x_lo, x_hi),
+        (y_lo, y_hi),
+    );
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(corner)
         .label_font((FONT, theme.legend))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
@@ -180,7 +192,9 @@ mod tests {
             group_label: Some("std".into()),
             curves: vec![Line {
                 label: "weak coupling".into(),
-                points: (0..50).map(|k| (k as f64 / 100.0, (k as f64 / 10.0).powi(2))).collect(),
+                points: (0..50)
+                    .map(|k| (k as f64 / 100.0, 10.0 * (k as f64 / 100.0).powi(2)))
+                    .collect(),
                 dashed: true,
             }],
             fit_to_points: true,
@@ -205,15 +219,32 @@ mod tests {
         .unwrap();
         assert_svg(
             &svg,
-            &["I versus C", "N = 4", "C (RMS correlation)", "I (bits)", "std = 0.5", "std = 1", "weak coupling"],
+            &[
+                "I versus C",
+                "N = 4",
+                "C (RMS correlation)",
+                "I (bits)",
+                "std = 0.5",
+                "std = 1",
+                "weak coupling",
+            ],
         );
         assert!(has_no_nan(&svg));
     }
 
     #[test]
     fn many_groups_get_a_colour_bar() {
-        let points = (0..20).map(|k| p(k as f64 / 40.0, k as f64 / 5.0, Some(k as f64))).collect();
-        let svg = render(&figure(points), Size { width: 900, height: 600 }).unwrap();
+        let points = (0..20)
+            .map(|k| p(k as f64 / 40.0, k as f64 / 5.0, Some(k as f64)))
+            .collect();
+        let svg = render(
+            &figure(points),
+            Size {
+                width: 900,
+                height: 600,
+            },
+        )
+        .unwrap();
         let text = assert_svg(&svg, &["I versus C", "std"]);
         assert!(!text.contains("std = "), "no legend entry per value");
     }

@@ -112,7 +112,11 @@ impl ColourMap {
             ColourMap::Sequential => &SEQUENTIAL,
             ColourMap::Viridis => &VIRIDIS,
         };
-        let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.5 };
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
         let x = t * (stops.len() - 1) as f64;
         let i = (x.floor() as usize).min(stops.len() - 2);
         let f = x - i as f64;
@@ -168,7 +172,8 @@ pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
 /// Tick label text: few significant digits, scientific for very large or small magnitudes.
 pub fn tick(v: f64) -> String {
     let a = v.abs();
-    if a == 0.0 {
+    // Axis ticks computed in floating point land a hair off zero (-3.5e-18).
+    if a < 1e-12 {
         "0".into()
     } else if !(1e-3..1e5).contains(&a) {
         format!("{v:.1e}")
@@ -179,6 +184,35 @@ pub fn tick(v: f64) -> String {
         let s = s.trim_end_matches('0').trim_end_matches('.');
         if s == "-0" { "0".into() } else { s.into() }
     }
+}
+
+/// The corner of a chart whose region holds the fewest data points, for the legend box:
+/// `points` in data coordinates, the chart spanning `x` and `y`.
+pub fn quiet_corner(
+    points: impl Iterator<Item = (f64, f64)>,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> plotters::chart::SeriesLabelPosition {
+    use plotters::chart::SeriesLabelPosition as P;
+    // Counts in the four corner boxes (45 % of the width, 40 % of the height); ties keep the
+    // earlier corner, in reading order of where a legend is least surprising.
+    let mut counts = [0usize; 4];
+    for (x, y) in points.filter(|p| p.0.is_finite() && p.1.is_finite()) {
+        let fx = (x - x_lo) / (x_hi - x_lo);
+        let fy = (y - y_lo) / (y_hi - y_lo);
+        let left = fx <= 0.45;
+        let right = fx >= 0.55;
+        let top = fy >= 0.6;
+        let bottom = fy <= 0.4;
+        for (k, hit) in [top && right, top && left, bottom && right, bottom && left]
+            .into_iter()
+            .enumerate()
+        {
+            counts[k] += usize::from(hit);
+        }
+    }
+    let best = (0..4).min_by_key(|&k| counts[k]).unwrap_or(0);
+    [P::UpperRight, P::UpperLeft, P::LowerRight, P::LowerLeft][best].clone()
 }
 
 /// Draws the title (and an optional subtitle line, e.g. "no data yet", a note on what is
@@ -216,6 +250,10 @@ pub fn placeholder(area: &Area, theme: &Theme, title: &str, message: &str) -> Dr
         [(inset, 0), (w as i32 - inset, h as i32 - inset)],
         ShapeStyle::from(&MISSING).stroke_width(1),
     ))?;
+    let style = TextStyle::from((FONT, theme.label).into_font())
+        .color(&GREY)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    body.draw_text(message, &style, (w as i32 / 2, (h as i32 - inset) / 2))?;
     Ok(())
 }
 
@@ -244,7 +282,8 @@ pub fn colour_bar(
     let steps = 64;
     chart.draw_series((0..steps).map(|k| {
         let a = lo + (hi - lo) * k as f64 / steps as f64;
-        let b = lo + (hi - lo) * (k + 1) as f64 / steps as f64;
+        // Each strip overlaps the next a little: no hairline gaps from anti-aliasing.
+        let b = (lo + (hi - lo) * (k as f64 + 1.6) / steps as f64).min(hi);
         let colour = map.at((k as f64 + 0.5) / steps as f64);
         Rectangle::new([(0.0, a), (1.0, b)], colour.filled())
     }))?;

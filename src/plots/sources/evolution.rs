@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::{JobData, PlotInfo, column, has_column, matrix, num, plot, unavailable, waiting};
 use crate::engine::evolve::{self, EvolutionState};
 use crate::plots::style::ColourMap;
-use crate::plots::{Band, Figure, HeatmapFigure, Line, LineFigure, LinePanel, Point, ScatterFigure};
+use crate::plots::{
+    Band, Figure, HeatmapFigure, Line, LineFigure, LinePanel, Point, ScatterFigure,
+};
 
 pub const PLOTS: [PlotInfo; 4] = [
     plot("fitness", "Objectives per generation"),
@@ -46,7 +48,11 @@ fn objectives(spec: &Value) -> Vec<(&'static str, &'static str)> {
         .flatten()
         .filter_map(|o| o["name"].as_str())
         .collect();
-    let listed = if listed.is_empty() { vec!["mi"] } else { listed };
+    let listed = if listed.is_empty() {
+        vec!["mi"]
+    } else {
+        listed
+    };
     listed
         .iter()
         .filter_map(|name| OBJECTIVES.iter().find(|o| o.0 == *name))
@@ -86,10 +92,21 @@ fn fitness(data: &JobData, info: PlotInfo) -> Figure {
         panels.push(LinePanel {
             y_label: label.into(),
             lines: vec![
-                Line { label: "population mean".into(), points: mean, dashed: false },
-                Line { label: "best".into(), points: best, dashed: false },
+                Line {
+                    label: "population mean".into(),
+                    points: mean,
+                    dashed: false,
+                },
+                Line {
+                    label: "best".into(),
+                    points: best,
+                    dashed: false,
+                },
             ],
-            band: Some(Band { label: "mean ± std".into(), points: band }),
+            band: Some(Band {
+                label: "mean ± std".into(),
+                points: band,
+            }),
             y_range: None,
         });
     }
@@ -113,7 +130,10 @@ fn pareto(data: &JobData, info: PlotInfo) -> Figure {
         return unavailable(info, "a Pareto front needs two objectives");
     };
     let (points, note) = if let Some(result) = data.result {
-        let front = result["pareto_front"].as_array().cloned().unwrap_or_default();
+        let front = result["pareto_front"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let pts = front
             .iter()
             .map(|m| Point {
@@ -142,14 +162,24 @@ fn pareto(data: &JobData, info: PlotInfo) -> Figure {
                 }
             })
             .collect();
-        (pts, format!("generation {} (latest checkpoint)", state.generation))
+        (
+            pts,
+            format!("generation {} (latest checkpoint)", state.generation),
+        )
     } else {
         return waiting(data, info, "the first checkpoint");
     };
-    let extra = if names.len() > 2 { "; first two objectives shown" } else { "" };
+    let extra = if names.len() > 2 {
+        "; first two objectives shown"
+    } else {
+        ""
+    };
     Figure::Scatter(ScatterFigure {
         title: info.title.into(),
-        subtitle: Some(format!("{} non-dominated genomes, {note}{extra}", points.len())),
+        subtitle: Some(format!(
+            "{} non-dominated genomes, {note}{extra}",
+            points.len()
+        )),
         x_label: x.1.into(),
         y_label: y.1.into(),
         points_label: "first front".into(),
@@ -163,17 +193,26 @@ fn pareto(data: &JobData, info: PlotInfo) -> Figure {
 fn best_weights(data: &JobData, info: PlotInfo) -> Figure {
     let (weights, note) = if let Some(result) = data.result {
         let best = &result["best"];
-        let rook = num(&best["rook_score"]).map_or(String::new(), |r| format!(", rook score {r:.3}"));
+        let rook =
+            num(&best["rook_score"]).map_or(String::new(), |r| format!(", rook score {r:.3}"));
         let g = num(&result["generations_run"]).unwrap_or(f64::NAN);
         (matrix(&best["weights"]), format!("generation {g}{rook}"))
     } else if let Some(state) = checkpoint_state(data) {
         let best = evolve::best(&state);
         let n = best.genome.n();
-        let w = best.genome.weights.chunks(n.max(1)).map(<[f64]>::to_vec).collect();
+        let w = best
+            .genome
+            .weights
+            .chunks(n.max(1))
+            .map(<[f64]>::to_vec)
+            .collect();
         let rook = evolve::rook_score(&best.genome.weights, n);
         (
             Some(w),
-            format!("generation {} (latest checkpoint), rook score {rook:.3}", state.generation),
+            format!(
+                "generation {} (latest checkpoint), rook score {rook:.3}",
+                state.generation
+            ),
         )
     } else {
         return waiting(data, info, "the first checkpoint");
@@ -239,25 +278,53 @@ mod tests {
         let spec = json!({"mode": "pareto", "generations": 10,
                           "objectives": [{"name": "mi"}, {"name": "mean_period"}]});
         let metrics = rows();
-        let d = JobData { kind: JobKind::Evolution, spec: &spec, status: "running", result: None,
-                          metrics: &metrics, checkpoint: None };
-        let Some(Figure::Lines(f)) = build(&d, "fitness") else { panic!() };
+        let d = JobData {
+            kind: JobKind::Evolution,
+            spec: &spec,
+            status: "running",
+            result: None,
+            metrics: &metrics,
+            checkpoint: None,
+        };
+        let Some(Figure::Lines(f)) = build(&d, "fitness") else {
+            panic!()
+        };
+        crate::plots::testing::preview("evolution_fitness", &Figure::Lines(f.clone()));
+        crate::plots::testing::preview("evolution_rook_score", &build(&d, "rook_score").unwrap());
+        crate::plots::testing::preview("evolution_waiting", &build(&d, "best_weights").unwrap());
         assert_eq!(f.panels.len(), 2);
-        assert!(f.panels[1].band.as_ref().unwrap().points[0].1.is_nan(), "a null std is missing");
+        assert!(
+            f.panels[1].band.as_ref().unwrap().points[0].1.is_nan(),
+            "a null std is missing"
+        );
         let svg = render(&Figure::Lines(f), Size::DEFAULT).unwrap();
-        assert_svg(&svg, &[PLOTS[0].title, "generation", "I (bits)", "mean period (steps)", "best", "mean ± std", "generation 4 of 10"]);
+        assert_svg(
+            &svg,
+            &[
+                PLOTS[0].title,
+                "generation",
+                "I (bits)",
+                "mean period (steps)",
+                "best",
+                "mean ± std",
+                "generation 4 of 10",
+            ],
+        );
         let svg = render(&build(&d, "rook_score").unwrap(), Size::DEFAULT).unwrap();
         assert_svg(&svg, &[PLOTS[3].title, "rook score"]);
         // No checkpoint yet: the genome plots wait.
         for name in ["pareto", "best_weights"] {
-            let Some(Figure::Empty { message, .. }) = build(&d, name) else { panic!() };
+            let Some(Figure::Empty { message, .. }) = build(&d, name) else {
+                panic!()
+            };
             assert!(message.contains("waiting for the first checkpoint"));
         }
     }
 
     #[test]
     fn finished_job_reads_its_result() {
-        let spec = json!({"mode": "pareto", "objectives": [{"name": "mi"}, {"name": "correlation"}]});
+        let spec =
+            json!({"mode": "pareto", "objectives": [{"name": "mi"}, {"name": "correlation"}]});
         let result = json!({
             "best": {"weights": [[0.0, 1.0], [-1.0, 0.0]], "rook_score": 1.0},
             "pareto_front": [{"objectives": {"mi_bits": 1.0, "correlation_rms": 0.3}},
@@ -265,23 +332,62 @@ mod tests {
             "generations_run": 30
         });
         let metrics = rows();
-        let d = JobData { kind: JobKind::Evolution, spec: &spec, status: "succeeded",
-                          result: Some(&result), metrics: &metrics, checkpoint: None };
-        let Some(Figure::Scatter(s)) = build(&d, "pareto") else { panic!() };
-        assert_eq!(s.points[0], Point { x: 1.0, y: 0.3, group: None });
+        let d = JobData {
+            kind: JobKind::Evolution,
+            spec: &spec,
+            status: "succeeded",
+            result: Some(&result),
+            metrics: &metrics,
+            checkpoint: None,
+        };
+        let Some(Figure::Scatter(s)) = build(&d, "pareto") else {
+            panic!()
+        };
+        crate::plots::testing::preview("evolution_pareto", &Figure::Scatter(s.clone()));
+        crate::plots::testing::preview(
+            "evolution_best_weights",
+            &build(&d, "best_weights").unwrap(),
+        );
+        assert_eq!(
+            s.points[0],
+            Point {
+                x: 1.0,
+                y: 0.3,
+                group: None
+            }
+        );
         let svg = render(&Figure::Scatter(s), Size::DEFAULT).unwrap();
-        assert_svg(&svg, &[PLOTS[1].title, "I (bits)", "C (RMS correlation)", "first front"]);
+        assert_svg(
+            &svg,
+            &[
+                PLOTS[1].title,
+                "I (bits)",
+                "C (RMS correlation)",
+                "first front",
+            ],
+        );
         let svg = render(&build(&d, "best_weights").unwrap(), Size::DEFAULT).unwrap();
-        assert_svg(&svg, &[PLOTS[2].title, "rook score 1.000", "source neuron j"]);
+        assert_svg(
+            &svg,
+            &[PLOTS[2].title, "rook score 1.000", "source neuron j"],
+        );
     }
 
     #[test]
     fn weighted_mode_has_no_pareto_plot_and_queued_waits() {
         let spec = json!({"mode": "weighted"});
-        let d = JobData { kind: JobKind::Evolution, spec: &spec, status: "queued", result: None,
-                          metrics: &[], checkpoint: None };
+        let d = JobData {
+            kind: JobKind::Evolution,
+            spec: &spec,
+            status: "queued",
+            result: None,
+            metrics: &[],
+            checkpoint: None,
+        };
         assert!(build(&d, "pareto").is_none());
-        let Some(Figure::Empty { message, .. }) = build(&d, "fitness") else { panic!() };
+        let Some(Figure::Empty { message, .. }) = build(&d, "fitness") else {
+            panic!()
+        };
         assert_eq!(message, "no data yet — waiting for the first generation");
     }
 }

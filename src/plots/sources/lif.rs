@@ -55,7 +55,11 @@ fn epochs<'a>(data: &JobData<'a>) -> Vec<(f64, &'a Value)> {
         return from_doc(r);
     }
     if !data.metrics.is_empty() {
-        return data.metrics.iter().map(|(s, row)| (*s as f64, row)).collect();
+        return data
+            .metrics
+            .iter()
+            .map(|(s, row)| (*s as f64, row))
+            .collect();
     }
     document(data).map(|(d, _)| from_doc(d)).unwrap_or_default()
 }
@@ -66,12 +70,17 @@ fn curves(data: &JobData, info: PlotInfo, what: &str) -> Figure {
         return waiting(data, info, "the first epoch");
     }
     let series = |key: String| -> Vec<(f64, f64)> {
-        rows.iter().map(|(e, row)| (*e, num_or_nan(&row[key.as_str()]))).collect()
+        rows.iter()
+            .map(|(e, row)| (*e, num_or_nan(&row[key.as_str()])))
+            .collect()
     };
     let train = series(format!("train_{what}"));
     let test = series(format!("test_{what}"));
     let (y_label, y_range) = if what == "loss" {
-        let loss = data.spec["loss"].as_str().unwrap_or("loss").replace('_', " ");
+        let loss = data.spec["loss"]
+            .as_str()
+            .unwrap_or("loss")
+            .replace('_', " ");
         (format!("loss ({loss})"), None)
     } else {
         let fractions = train.iter().chain(&test).all(|p| !(p.1 > 1.0));
@@ -93,8 +102,16 @@ fn curves(data: &JobData, info: PlotInfo, what: &str) -> Figure {
         panels: vec![LinePanel {
             y_label,
             lines: vec![
-                Line { label: "train".into(), points: train, dashed: false },
-                Line { label: "test".into(), points: test, dashed: false },
+                Line {
+                    label: "train".into(),
+                    points: train,
+                    dashed: false,
+                },
+                Line {
+                    label: "test".into(),
+                    points: test,
+                    dashed: false,
+                },
             ],
             band: None,
             y_range,
@@ -109,7 +126,8 @@ fn confusion(data: &JobData, info: PlotInfo) -> Figure {
     let Some(values) = matrix(&doc["confusion_matrix"]) else {
         return unavailable(info, format!("the result holds no confusion matrix{note}"));
     };
-    let accuracy = num(&doc["test_accuracy"]).map_or(String::new(), |a| format!("test accuracy {a:.3}"));
+    let accuracy =
+        num(&doc["test_accuracy"]).map_or(String::new(), |a| format!("test accuracy {a:.3}"));
     let samples: f64 = values.iter().flatten().filter(|v| v.is_finite()).sum();
     Figure::Heatmap(HeatmapFigure {
         title: info.title.into(),
@@ -125,9 +143,17 @@ fn confusion(data: &JobData, info: PlotInfo) -> Figure {
 
 fn bins(label: String, h: &Value) -> Bins {
     let list = |k: &str| -> Vec<f64> {
-        h[k].as_array().into_iter().flatten().map(num_or_nan).collect()
+        h[k].as_array()
+            .into_iter()
+            .flatten()
+            .map(num_or_nan)
+            .collect()
     };
-    Bins { label, edges: list("edges"), counts: list("counts") }
+    Bins {
+        label,
+        edges: list("edges"),
+        counts: list("counts"),
+    }
 }
 
 fn leaks(data: &JobData, info: PlotInfo) -> Figure {
@@ -244,10 +270,22 @@ mod tests {
         })
     }
 
-    fn data<'a>(status: &'a str, result: Option<&'a Value>, metrics: &'a [(i64, Value)], checkpoint: Option<&'a Value>) -> JobData<'a> {
+    fn data<'a>(
+        status: &'a str,
+        result: Option<&'a Value>,
+        metrics: &'a [(i64, Value)],
+        checkpoint: Option<&'a Value>,
+    ) -> JobData<'a> {
         static SPEC: std::sync::LazyLock<Value> =
             std::sync::LazyLock::new(|| json!({"loss": "cross_entropy", "epochs": 5}));
-        JobData { kind: JobKind::Lif, spec: &SPEC, status, result, metrics, checkpoint }
+        JobData {
+            kind: JobKind::Lif,
+            spec: &SPEC,
+            status,
+            result,
+            metrics,
+            checkpoint,
+        }
     }
 
     #[test]
@@ -255,40 +293,91 @@ mod tests {
         let result = result();
         let d = data("succeeded", Some(&result), &[], None);
         let expect: [(&str, &[&str]); 5] = [
-            ("loss", &["loss (cross entropy)", "epoch", "train", "test", "2 epochs"]),
-            ("accuracy", &["accuracy (fraction correct)", "train", "test"]),
-            ("confusion", &["predicted class", "true class", "test samples", "20 test samples; test accuracy 0.750"]),
-            ("leaks", &["leak λ (fraction of potential lost per step)", "neurons", "all layers: mean 0.050 ± 0.020"]),
-            ("raster", &["time step", "layer 0 (4 units)", "layer 1 (3 units)", "test sample 3: label 2, predicted 2"]),
+            (
+                "loss",
+                &["loss (cross entropy)", "epoch", "train", "test", "2 epochs"],
+            ),
+            (
+                "accuracy",
+                &["accuracy (fraction correct)", "train", "test"],
+            ),
+            (
+                "confusion",
+                &[
+                    "predicted class",
+                    "true class",
+                    "test samples",
+                    "20 test samples; test accuracy 0.750",
+                ],
+            ),
+            (
+                "leaks",
+                &[
+                    "leak λ (fraction of potential lost per step)",
+                    "neurons",
+                    "all layers: mean 0.050 ± 0.020",
+                ],
+            ),
+            (
+                "raster",
+                &[
+                    "time step",
+                    "layer 0 (4 units)",
+                    "layer 1 (3 units)",
+                    "test sample 3: label 2, predicted 2",
+                ],
+            ),
         ];
         for (name, texts) in expect {
             let f = build(&d, name).unwrap();
+            crate::plots::testing::preview(&format!("lif_{name}"), &f);
             let svg = render(&f, Size::DEFAULT).unwrap();
             let title = PLOTS.iter().find(|p| p.name == name).unwrap().title;
             assert_svg(&svg, &[title]);
             assert_svg(&svg, texts);
             assert!(has_no_nan(&svg), "{name}");
         }
-        let Some(Figure::Heatmap(h)) = build(&d, "confusion") else { panic!() };
+        let Some(Figure::Heatmap(h)) = build(&d, "confusion") else {
+            panic!()
+        };
         assert_eq!(h.values[1], vec![2.0, 4.0, 0.0], "row = true class");
     }
 
     #[test]
     fn running_job_reads_metrics_and_partial_result() {
         let metrics = vec![
-            (1, json!({"train_loss": 1.2, "train_accuracy": 0.5, "test_loss": 1.0, "test_accuracy": 0.55})),
-            (2, json!({"train_loss": 0.9, "train_accuracy": 0.6, "test_loss": 0.9, "test_accuracy": 0.6})),
-            (3, json!({"train_loss": 0.8, "train_accuracy": 0.7, "test_loss": 0.8, "test_accuracy": 0.7})),
+            (
+                1,
+                json!({"train_loss": 1.2, "train_accuracy": 0.5, "test_loss": 1.0, "test_accuracy": 0.55}),
+            ),
+            (
+                2,
+                json!({"train_loss": 0.9, "train_accuracy": 0.6, "test_loss": 0.9, "test_accuracy": 0.6}),
+            ),
+            (
+                3,
+                json!({"train_loss": 0.8, "train_accuracy": 0.7, "test_loss": 0.8, "test_accuracy": 0.7}),
+            ),
         ];
         let checkpoint = json!({"partial_result": result(), "optimizer": {}});
         let d = data("running", None, &metrics, Some(&checkpoint));
-        let Some(Figure::Lines(f)) = build(&d, "loss") else { panic!() };
-        assert_eq!(f.panels[0].lines[0].points.len(), 3, "metric rows are the newest");
+        let Some(Figure::Lines(f)) = build(&d, "loss") else {
+            panic!()
+        };
+        assert_eq!(
+            f.panels[0].lines[0].points.len(),
+            3,
+            "metric rows are the newest"
+        );
         assert_eq!(f.subtitle.as_deref(), Some("3 of 5 epochs so far"));
-        let Some(Figure::Heatmap(h)) = build(&d, "confusion") else { panic!() };
+        let Some(Figure::Heatmap(h)) = build(&d, "confusion") else {
+            panic!()
+        };
         assert!(h.subtitle.unwrap().contains("latest checkpoint"));
         assert!(matches!(build(&d, "raster"), Some(Figure::Raster(_))));
-        let Some(Figure::Histogram(h)) = build(&d, "leaks") else { panic!() };
+        let Some(Figure::Histogram(h)) = build(&d, "leaks") else {
+            panic!()
+        };
         assert_eq!(h.groups.len(), 1, "null layers are skipped");
         assert!(h.groups[0].label.starts_with("layer 0"));
     }
@@ -297,25 +386,33 @@ mod tests {
     fn nothing_yet_and_nothing_at_all() {
         let d = data("queued", None, &[], None);
         for p in PLOTS {
-            let Some(Figure::Empty { message, .. }) = build(&d, p.name) else { panic!() };
+            let Some(Figure::Empty { message, .. }) = build(&d, p.name) else {
+                panic!()
+            };
             assert_eq!(message, "no data yet — waiting for the first epoch");
         }
         let d = data("cancelled", None, &[], None);
-        let Some(Figure::Empty { message, .. }) = build(&d, "loss") else { panic!() };
+        let Some(Figure::Empty { message, .. }) = build(&d, "loss") else {
+            panic!()
+        };
         assert!(message.contains("cancelled"));
         // A dense-only network has no leaks; a result without a raster says so.
         let mut r = result();
         r["leak"] = Value::Null;
         r["raster"] = Value::Null;
         let d = data("succeeded", Some(&r), &[], None);
-        let Some(Figure::Empty { message, .. }) = build(&d, "leaks") else { panic!() };
+        let Some(Figure::Empty { message, .. }) = build(&d, "leaks") else {
+            panic!()
+        };
         assert!(message.contains("no leaky layers"));
         assert!(matches!(build(&d, "raster"), Some(Figure::Empty { .. })));
         // Only the top-level histogram: one group for all layers.
         let mut r = result();
         r["leak"]["layers"] = json!([null]);
         let d = data("succeeded", Some(&r), &[], None);
-        let Some(Figure::Histogram(h)) = build(&d, "leaks") else { panic!() };
+        let Some(Figure::Histogram(h)) = build(&d, "leaks") else {
+            panic!()
+        };
         assert_eq!(h.groups[0].label, "all layers");
         assert!(build(&d, "fitness").is_none());
     }

@@ -9,14 +9,15 @@ use serde_json::Value;
 use super::{JobData, PlotInfo, matrix, num, plot, unavailable, waiting};
 use crate::plots::histogram::integer_bins;
 use crate::plots::style::ColourMap;
-use crate::plots::{
-    Figure, HeatmapFigure, HistogramFigure, Line, Point, ScatterFigure,
-};
+use crate::plots::{Figure, HeatmapFigure, HistogramFigure, Line, Point, ScatterFigure};
 
 pub const PLOTS: [PlotInfo; 4] = [
     plot("ic_scatter", "Information flux I versus correlation C"),
     plot("weights", "Weight matrix of the first network"),
-    plot("attractor_periods", "Attractor periods (deterministic limit)"),
+    plot(
+        "attractor_periods",
+        "Attractor periods (deterministic limit)",
+    ),
     plot("correlation", "Correlation matrix of the first network"),
 ];
 
@@ -57,7 +58,12 @@ fn ic_rows(data: &JobData) -> Vec<(Option<f64>, f64, Option<f64>, Option<f64>)> 
         nets.iter()
             .map(|net| {
                 let group = param.and_then(|p| num(&net["params"][p]));
-                (num(&net["n"]), num(&net["correlation_rms"]).unwrap_or(f64::NAN), num(&net["mi_bits"]), group)
+                (
+                    num(&net["n"]),
+                    num(&net["correlation_rms"]).unwrap_or(f64::NAN),
+                    num(&net["mi_bits"]),
+                    group,
+                )
             })
             .collect()
     } else {
@@ -65,7 +71,12 @@ fn ic_rows(data: &JobData) -> Vec<(Option<f64>, f64, Option<f64>, Option<f64>)> 
             .iter()
             .map(|(_, row)| {
                 let group = param.and_then(|p| num(&row[p]));
-                (num(&row["n"]), num(&row["correlation_rms"]).unwrap_or(f64::NAN), num(&row["mi_bits"]), group)
+                (
+                    num(&row["n"]),
+                    num(&row["correlation_rms"]).unwrap_or(f64::NAN),
+                    num(&row["mi_bits"]),
+                    group,
+                )
             })
             .collect()
     }
@@ -93,7 +104,11 @@ fn ic_scatter(data: &JobData, info: PlotInfo) -> Figure {
     let mut sizes: Vec<u64> = rows.iter().filter_map(|r| r.0).map(|n| n as u64).collect();
     sizes.sort_unstable();
     sizes.dedup();
-    let c_max = rows.iter().map(|r| r.1).filter(|c| c.is_finite()).fold(0.0, f64::max);
+    let c_max = rows
+        .iter()
+        .map(|r| r.1)
+        .filter(|c| c.is_finite())
+        .fold(0.0, f64::max);
     let curves = sizes
         .iter()
         .take(MAX_CURVES)
@@ -116,7 +131,11 @@ fn ic_scatter(data: &JobData, info: PlotInfo) -> Figure {
             }
         })
         .collect();
-    let mut subtitle = format!("{} network{}", rows.len(), if rows.len() == 1 { "" } else { "s" });
+    let mut subtitle = format!(
+        "{} network{}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    );
     match sizes.as_slice() {
         [n] => subtitle.push_str(&format!(", N = {n}")),
         [] => {}
@@ -147,7 +166,9 @@ fn first_matrix(data: &JobData, key: &str) -> Option<Vec<Vec<f64>>> {
     if let Some(first) = networks(data).first() {
         return matrix(&first[key]);
     }
-    (key == "weights").then(|| matrix(&data.spec["network"]["weights"])).flatten()
+    (key == "weights")
+        .then(|| matrix(&data.spec["network"]["weights"]))
+        .flatten()
 }
 
 fn omitted(data: &JobData) -> bool {
@@ -156,7 +177,14 @@ fn omitted(data: &JobData) -> bool {
         .is_some_and(|n| n["matrices_omitted"].as_bool() == Some(true))
 }
 
-fn heatmap(info: PlotInfo, subtitle: String, values: Vec<Vec<f64>>, x: &str, y: &str, bar: &str) -> Figure {
+fn heatmap(
+    info: PlotInfo,
+    subtitle: String,
+    values: Vec<Vec<f64>>,
+    x: &str,
+    y: &str,
+    bar: &str,
+) -> Figure {
     Figure::Heatmap(HeatmapFigure {
         title: info.title.into(),
         subtitle: Some(subtitle),
@@ -186,7 +214,10 @@ fn describe_first(data: &JobData, n: usize) -> String {
 
 fn weights(data: &JobData, info: PlotInfo) -> Figure {
     if omitted(data) {
-        return unavailable(info, "weight matrices above N = 256 are not stored in results");
+        return unavailable(
+            info,
+            "weight matrices above N = 256 are not stored in results",
+        );
     }
     match first_matrix(data, "weights") {
         Some(w) => heatmap(
@@ -203,13 +234,19 @@ fn weights(data: &JobData, info: PlotInfo) -> Figure {
 
 fn correlation(data: &JobData, info: PlotInfo) -> Figure {
     if omitted(data) {
-        return unavailable(info, "correlation matrices above N = 256 are not stored in results");
+        return unavailable(
+            info,
+            "correlation matrices above N = 256 are not stored in results",
+        );
     }
     let lag = lag(data.spec);
     match first_matrix(data, "correlation_matrix") {
         Some(c) => heatmap(
             info,
-            format!("{}; ρ_ij = corr(x_i(t), x_j(t+{lag}))", describe_first(data, c.len())),
+            format!(
+                "{}; ρ_ij = corr(x_i(t), x_j(t+{lag}))",
+                describe_first(data, c.len())
+            ),
             c,
             &format!("neuron j at t+{lag}"),
             "neuron i at t",
@@ -221,7 +258,10 @@ fn correlation(data: &JobData, info: PlotInfo) -> Figure {
 
 fn attractor_periods(data: &JobData, info: PlotInfo) -> Figure {
     if data.spec["attractors"] == Value::Bool(false) {
-        return unavailable(info, "the attractor search is off for this job (spec.attractors)");
+        return unavailable(
+            info,
+            "the attractor search is off for this job (spec.attractors)",
+        );
     }
     let nets = networks(data);
     if nets.is_empty() {
@@ -292,8 +332,21 @@ mod tests {
                "correlation": {"lag": 1}, "attractors": true})
     }
 
-    fn data<'a>(spec: &'a Value, status: &'a str, result: Option<&'a Value>, metrics: &'a [(i64, Value)], checkpoint: Option<&'a Value>) -> JobData<'a> {
-        JobData { kind: JobKind::Mi, spec, status, result, metrics, checkpoint }
+    fn data<'a>(
+        spec: &'a Value,
+        status: &'a str,
+        result: Option<&'a Value>,
+        metrics: &'a [(i64, Value)],
+        checkpoint: Option<&'a Value>,
+    ) -> JobData<'a> {
+        JobData {
+            kind: JobKind::Mi,
+            spec,
+            status,
+            result,
+            metrics,
+            checkpoint,
+        }
     }
 
     #[test]
@@ -302,19 +355,40 @@ mod tests {
         let result = json!({"networks": [network(0.5, 0, json!(0.01)), network(1.0, 0, json!(null)),
                                           network(1.0, 1, json!(0.05))]});
         let d = data(&spec, "succeeded", Some(&result), &[], None);
-        let Some(Figure::Scatter(s)) = build(&d, "ic_scatter") else { panic!() };
+        let Some(Figure::Scatter(s)) = build(&d, "ic_scatter") else {
+            panic!()
+        };
         assert_eq!(s.points.len(), 2, "a null I is skipped, not drawn as 0");
         assert_eq!(s.points[1].group, Some(1.0));
         let curve = &s.curves[0];
         let (c, i) = curve.points[100];
-        assert!((i - 4.0 * c * c / (2.0 * LN_2)).abs() < 1e-12, "I ≈ N²C²/(2 ln 2) with N = 2");
+        assert!(
+            (i - 4.0 * c * c / (2.0 * LN_2)).abs() < 1e-12,
+            "I ≈ N²C²/(2 ln 2) with N = 2"
+        );
         let svg = render(&Figure::Scatter(s), Size::DEFAULT).unwrap();
-        assert_svg(&svg, &[PLOTS[0].title, "I (bits)", "C (RMS lag-1 Pearson correlation)", "std = 0.5", "1 without a reliable I"]);
-        for name in ["weights", "attractor_periods", "correlation"] {
-            let svg = render(&build(&d, name).unwrap(), Size::DEFAULT).unwrap();
-            assert_svg(&svg, &[PLOTS.iter().find(|p| p.name == name).unwrap().title]);
+        assert_svg(
+            &svg,
+            &[
+                PLOTS[0].title,
+                "I (bits)",
+                "C (RMS lag-1 Pearson correlation)",
+                "std = 0.5",
+                "1 without a reliable I",
+            ],
+        );
+        for name in ["ic_scatter", "weights", "attractor_periods", "correlation"] {
+            let f = build(&d, name).unwrap();
+            crate::plots::testing::preview(&format!("mi_{name}"), &f);
+            let svg = render(&f, Size::DEFAULT).unwrap();
+            assert_svg(
+                &svg,
+                &[PLOTS.iter().find(|p| p.name == name).unwrap().title],
+            );
         }
-        let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else { panic!() };
+        let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else {
+            panic!()
+        };
         assert_eq!(h.groups[0].counts.iter().sum::<f64>(), 6.0);
     }
 
@@ -322,15 +396,29 @@ mod tests {
     fn running_job_reads_metrics_and_checkpoint() {
         let spec = spec();
         let metrics = vec![
-            (0, json!({"n": 2, "replicate": 0, "mi_bits": 0.02, "correlation_rms": 0.1, "std": 0.5})),
-            (1, json!({"n": 2, "replicate": 1, "mi_bits": 0.03, "correlation_rms": 0.12, "std": 0.5})),
+            (
+                0,
+                json!({"n": 2, "replicate": 0, "mi_bits": 0.02, "correlation_rms": 0.1, "std": 0.5}),
+            ),
+            (
+                1,
+                json!({"n": 2, "replicate": 1, "mi_bits": 0.03, "correlation_rms": 0.12, "std": 0.5}),
+            ),
         ];
         let checkpoint = json!({"networks": [network(0.5, 0, json!(0.02))], "elapsed_ms": 5});
         let d = data(&spec, "running", None, &metrics, Some(&checkpoint));
-        let Some(Figure::Scatter(s)) = build(&d, "ic_scatter") else { panic!() };
-        assert_eq!(s.points.len(), 2, "the metric rows are newer than the checkpoint");
+        let Some(Figure::Scatter(s)) = build(&d, "ic_scatter") else {
+            panic!()
+        };
+        assert_eq!(
+            s.points.len(),
+            2,
+            "the metric rows are newer than the checkpoint"
+        );
         assert!(s.subtitle.unwrap().contains("so far"));
-        let Some(Figure::Heatmap(w)) = build(&d, "weights") else { panic!() };
+        let Some(Figure::Heatmap(w)) = build(&d, "weights") else {
+            panic!()
+        };
         assert_eq!(w.values, vec![vec![0.0, 2.0], vec![-1.5, 0.3]]);
     }
 
@@ -340,10 +428,15 @@ mod tests {
         let d = data(&spec, "queued", None, &[], None);
         for p in PLOTS {
             let f = build(&d, p.name).unwrap();
-            let Figure::Empty { title, message } = &f else { panic!("{f:?}") };
+            let Figure::Empty { title, message } = &f else {
+                panic!("{f:?}")
+            };
             assert_eq!(title, p.title);
             assert!(message.contains("no data yet"), "{message}");
-            assert_svg(&render(&f, Size::DEFAULT).unwrap(), &[p.title, "no data yet"]);
+            assert_svg(
+                &render(&f, Size::DEFAULT).unwrap(),
+                &[p.title, "no data yet"],
+            );
         }
         // An explicit matrix is known before the analysis finishes.
         let spec = json!({"network": {"weights": [[0.0, 1.0], [1.0, 0.0]]}});
@@ -358,11 +451,18 @@ mod tests {
         let result = json!({"networks": [{"n": 300, "weights": null, "matrices_omitted": true,
                                            "correlation_rms": 0.1, "mi_bits": null, "attractors": null}]});
         let d = data(&spec, "succeeded", Some(&result), &[], None);
-        let Some(Figure::Empty { message, .. }) = build(&d, "weights") else { panic!() };
+        let Some(Figure::Empty { message, .. }) = build(&d, "weights") else {
+            panic!()
+        };
         assert!(message.contains("N = 256"));
-        let Some(Figure::Empty { message, .. }) = build(&d, "attractor_periods") else { panic!() };
+        let Some(Figure::Empty { message, .. }) = build(&d, "attractor_periods") else {
+            panic!()
+        };
         assert!(message.contains("off"));
         let f = build(&d, "ic_scatter").unwrap();
-        assert_svg(&render(&f, Size::DEFAULT).unwrap(), &["none of the 1 networks has a reliable I"]);
+        assert_svg(
+            &render(&f, Size::DEFAULT).unwrap(),
+            &["none of the 1 networks has a reliable I"],
+        );
     }
 }

@@ -116,7 +116,9 @@ fn column(metrics: &[(i64, Value)], key: &str) -> Vec<(f64, f64)> {
 
 /// True when some row has a finite `key`.
 fn has_column(metrics: &[(i64, Value)], key: &str) -> bool {
-    metrics.iter().any(|(_, row)| num(&row[key]).is_some_and(f64::is_finite))
+    metrics
+        .iter()
+        .any(|(_, row)| num(&row[key]).is_some_and(f64::is_finite))
 }
 
 #[cfg(test)]
