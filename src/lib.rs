@@ -1,6 +1,6 @@
 //! fluxlab: an HTTP job server for information-flux and spiking-network experiments.
 //! See `DESIGN.md` for the layering: `engine` (pure maths), `jobs` (spec → engine → result),
-//! `store` (SQL), `runner` (tokio ↔ rayon), `api` (HTTP).
+//! `store` (SQL), `runner` (tokio ↔ rayon), `api` (HTTP), `plots` (SVG rendering).
 
 pub mod api;
 pub mod app;
@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod jobs;
 pub mod observe;
+pub mod plots;
 pub mod runner;
 pub mod store;
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod models;
+pub mod plots;
 pub mod service;
 pub mod views;
 
@@ -60,6 +61,8 @@ pub struct AppState {
         jobs::result,
         jobs::metrics,
         artifacts::artifact,
+        plots::list,
+        plots::svg,
         jobs::checkpoints,
         datasets::upload,
         datasets::list,
@@ -113,6 +116,8 @@ pub fn router(state: AppState) -> Router {
             get(datasets::get).delete(datasets::delete),
         )
         .route("/v1/models/{id}/predict", post(models::predict))
+        .route("/v1/jobs/{id}/plots", get(plots::list))
+        .route("/v1/jobs/{id}/plots/{file}", get(plots::svg))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))

@@ -1,0 +1,170 @@
+//! Histograms from pre-binned counts; several groups (e.g. layers) are overlaid translucently.
+
+use plotters::prelude::*;
+
+use super::style::{self, Area, DrawResult, FONT, Theme, palette};
+use super::{Bins, HistogramFigure};
+
+/// The bins of a group that can be drawn: finite edges in increasing order and finite counts.
+fn usable(bins: &Bins) -> Vec<(f64, f64, f64)> {
+    bins.edges
+        .windows(2)
+        .zip(&bins.counts)
+        .map(|(e, &c)| (e[0], e[1], c))
+        .filter(|&(a, b, c)| a.is_finite() && b.is_finite() && b > a && c.is_finite() && c >= 0.0)
+        .collect()
+}
+
+/// Integer-valued samples (e.g. attractor periods) as one bin per value for small ranges, else
+/// about 30 equal bins with integer edges.
+pub fn integer_bins(label: &str, values: &[u64]) -> Bins {
+    let (Some(&lo), Some(&hi)) = (values.iter().min(), values.iter().max()) else {
+        return Bins {
+            label: label.into(),
+            ..Bins::default()
+        };
+    };
+    let width = (hi - lo + 1).div_ceil(30).max(1);
+    let count = (hi - lo) / width + 1;
+    let mut counts = vec![0.0; count as usize];
+    for v in values {
+        counts[((v - lo) / width) as usize] += 1.0;
+    }
+    let edges = (0..=count).map(|k| (lo + k * width) as f64 - 0.5).collect();
+    Bins {
+        label: label.into(),
+        edges,
+        counts,
+    }
+}
+
+pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
+    let groups: Vec<(&Bins, Vec<(f64, f64, f64)>)> = fig
+        .groups
+        .iter()
+        .map(|g| (g, usable(g)))
+        .filter(|(_, b)| !b.is_empty())
+        .collect();
+    if groups.is_empty() {
+        return style::placeholder(area, theme, &fig.title, "no values to count");
+    }
+    let all = || groups.iter().flat_map(|(_, b)| b.iter());
+    let (x_lo, x_hi) = style::extent(all().flat_map(|b| [b.0, b.1])).unwrap_or((0.0, 1.0));
+    let (x_lo, x_hi) = style::widen(x_lo, x_hi);
+    let pad = (x_hi - x_lo) * 0.02;
+    let y_hi = all().map(|b| b.2).fold(0.0, f64::max);
+    let y_hi = if y_hi > 0.0 { y_hi * 1.08 } else { 1.0 };
+
+    let body = style::title_block(area, theme, &fig.title, fig.subtitle.as_deref())?;
+    let mut chart = ChartBuilder::on(&body)
+        .margin((theme.tick * 0.8) as u32)
+        .margin_right((theme.tick * 1.5) as u32)
+        .x_label_area_size(theme.x_label_area())
+        .y_label_area_size(theme.y_label_area())
+        .build_cartesian_2d((x_lo - pad)..(x_hi + pad), 0.0..y_hi)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc(fig.x_label.as_str())
+        .y_desc(fig.y_label.as_str())
+        .x_label_formatter(&|v| style::tick(*v))
+        .y_label_formatter(&|v| style::tick(*v))
+        .label_style((FONT, theme.tick))
+        .axis_desc_style((FONT, theme.label))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(8)
+        .y_labels(6)
+        .draw()?;
+    let several = groups.len() > 1;
+    let alpha = if several { 0.45 } else { 0.8 };
+    for (k, (group, bins)) in groups.iter().enumerate() {
+        let colour = palette(k);
+        let anno = chart
+            .draw_series(bins.iter().map(|&(a, b, c)| {
+                Rectangle::new([(a, 0.0), (b, c)], colour.mix(alpha).filled())
+            }))?;
+        if several {
+            anno.label(group.label.as_str()).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour.mix(alpha).filled())
+            });
+        }
+        // Outlines keep overlapping groups and neighbouring bars apart in print.
+        chart.draw_series(
+            bins.iter()
+                .map(|&(a, b, c)| Rectangle::new([(a, 0.0), (b, c)], colour.stroke_width(1))),
+        )?;
+    }
+    if several {
+        let tops = groups.iter().flat_map(|(_, b)| {
+            b.iter()
+                .flat_map(|&(a, b, c)| [(a, c), (b, c), ((a + b) / 2.0, c), ((a + b) / 2.0, 0.0)])
+        });
+        chart
+            .configure_series_labels()
+            .position(style::quiet_corner(
+                tops,
+                (x_lo - pad, x_hi + pad),
+                (0.0, y_hi),
+            ))
+            .label_font((FONT, theme.legend))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plots::testing::{assert_svg, has_no_nan};
+    use crate::plots::{Figure, Size, render};
+
+    fn figure(groups: Vec<Bins>) -> Figure {
+        Figure::Histogram(HistogramFigure {
+            title: "Learned leaks".into(),
+            subtitle: None,
+            x_label: "leak λ".into(),
+            y_label: "neurons".into(),
+            groups,
+        })
+    }
+
+    #[test]
+    fn overlaid_groups_have_a_legend_and_skip_bad_bins() {
+        let a = Bins {
+            label: "layer 0".into(),
+            edges: vec![0.0, 0.1, 0.2, f64::NAN],
+            counts: vec![3.0, 5.0, 2.0],
+        };
+        let b = Bins {
+            label: "layer 1".into(),
+            edges: vec![0.0, 0.05, 0.1],
+            counts: vec![f64::NAN, 4.0],
+        };
+        let svg = render(&figure(vec![a, b]), Size::DEFAULT).unwrap();
+        assert_svg(
+            &svg,
+            &["Learned leaks", "leak λ", "neurons", "layer 0", "layer 1"],
+        );
+        assert!(has_no_nan(&svg));
+    }
+
+    #[test]
+    fn integer_bins_cover_every_value() {
+        let bins = integer_bins("periods", &[1, 2, 2, 4]);
+        assert_eq!(bins.counts, vec![1.0, 2.0, 0.0, 1.0]);
+        assert_eq!(bins.edges, vec![0.5, 1.5, 2.5, 3.5, 4.5]);
+        let wide = integer_bins("periods", &[1, 1000]);
+        assert!(wide.counts.len() <= 31);
+        assert_eq!(wide.counts.iter().sum::<f64>(), 2.0);
+        assert!(integer_bins("none", &[]).counts.is_empty());
+    }
+
+    #[test]
+    fn empty_is_a_placeholder() {
+        let svg = render(&figure(vec![]), Size::DEFAULT).unwrap();
+        assert_svg(&svg, &["Learned leaks", "no values"]);
+    }
+}

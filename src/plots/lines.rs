@@ -1,0 +1,293 @@
+//! Line figures: curves over steps with optional mean ± std bands, one panel per quantity.
+
+use plotters::prelude::*;
+
+use super::style::{self, Area, DrawResult, FONT, Theme, palette};
+use super::{LineFigure, LinePanel};
+
+pub fn draw(area: &Area, theme: &Theme, fig: &LineFigure) -> DrawResult {
+    let x_extent = style::extent(fig.panels.iter().flat_map(|p| {
+        p.lines
+            .iter()
+            .flat_map(|l| l.points.iter().filter(|p| p.1.is_finite()).map(|p| p.0))
+            .chain(p.band.iter().flat_map(|b| b.points.iter().map(|p| p.0)))
+    }));
+    let Some((x_lo, x_hi)) = x_extent else {
+        return style::placeholder(area, theme, &fig.title, "no finite data points to plot");
+    };
+    let (x_lo, x_hi) = style::widen(x_lo, x_hi);
+    let body = style::title_block(area, theme, &fig.title, fig.subtitle.as_deref())?;
+    let panels = body.split_evenly((fig.panels.len().max(1), 1));
+    let last = fig.panels.len().saturating_sub(1);
+    for (i, (panel, part)) in fig.panels.iter().zip(&panels).enumerate() {
+        let x_label = (i == last).then_some(fig.x_label.as_str());
+        draw_panel(part, theme, panel, (x_lo, x_hi), x_label)?;
+    }
+    Ok(())
+}
+
+/// Most points drawn per line: a ten-million-generation run keeps a small SVG.
+pub const MAX_POINTS: usize = 2_000;
+
+/// Every k-th item so that at most [`MAX_POINTS`] remain, always keeping the last one.
+fn thin<T: Copy>(items: &[T]) -> Vec<T> {
+    if items.len() <= MAX_POINTS {
+        return items.to_vec();
+    }
+    let stride = items.len().div_ceil(MAX_POINTS - 1);
+    let mut out: Vec<T> = items.iter().step_by(stride).copied().collect();
+    if (items.len() - 1) % stride != 0 {
+        out.push(items[items.len() - 1]);
+    }
+    out
+}
+
+/// Splits a polyline at non-finite values.
+fn segments(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+    let mut out = vec![Vec::new()];
+    for &(x, y) in points {
+        if x.is_finite() && y.is_finite() {
+            out.last_mut().expect("never empty").push((x, y));
+        } else if !out.last().expect("never empty").is_empty() {
+            out.push(Vec::new());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+fn y_extent(panel: &LinePanel) -> Option<(f64, f64)> {
+    if let Some(r) = panel.y_range {
+        return Some(r);
+    }
+    let values = panel
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .chain(
+            panel
+                .band
+                .iter()
+                .flat_map(|b| b.points.iter().flat_map(|p| [p.1, p.2])),
+        );
+    style::extent(values).map(|(lo, hi)| style::padded(lo, hi))
+}
+
+fn draw_panel(
+    area: &Area,
+    theme: &Theme,
+    panel: &LinePanel,
+    (x_lo, x_hi): (f64, f64),
+    x_label: Option<&str>,
+) -> DrawResult {
+    let (y_lo, y_hi) = y_extent(panel).unwrap_or((0.0, 1.0));
+    let mut chart = ChartBuilder::on(area)
+        .margin((theme.tick * 0.8) as u32)
+        .margin_right((theme.tick * 1.5) as u32)
+        .x_label_area_size(if x_label.is_some() {
+            theme.x_label_area()
+        } else {
+            (theme.tick * 1.6) as u32
+        })
+        .y_label_area_size(theme.y_label_area())
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.y_desc(panel.y_label.as_str())
+        .x_label_formatter(&|v| style::tick(*v))
+        .y_label_formatter(&|v| style::tick(*v))
+        .label_style((FONT, theme.tick))
+        .axis_desc_style((FONT, theme.label))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(8)
+        .y_labels(5);
+    if let Some(x) = x_label {
+        mesh.x_desc(x);
+    }
+    mesh.draw()?;
+
+    let mut next_colour = 0;
+    if let Some(band) = &panel.band {
+        let colour = palette(next_colour);
+        let finite: Vec<_> = thin(&band.points)
+            .iter()
+            .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite())
+            .copied()
+            .collect();
+        if !finite.is_empty() {
+            let mut outline: Vec<(f64, f64)> = finite.iter().map(|p| (p.0, p.2)).collect();
+            outline.extend(finite.iter().rev().map(|p| (p.0, p.1)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    colour.mix(0.2).filled(),
+                )))?
+                .label(band.label.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(0.2).filled())
+                });
+        }
+    }
+    let mut labelled = panel.band.is_some();
+    for line in &panel.lines {
+        let colour = palette(next_colour);
+        next_colour += 1;
+        let stroke = if line.dashed {
+            theme.stroke.max(2) - 1
+        } else {
+            theme.stroke
+        };
+        let style = colour.stroke_width(stroke);
+        let parts = segments(&thin(&line.points));
+        let single: Vec<(f64, f64)> = parts
+            .iter()
+            .filter(|s| s.len() == 1)
+            .map(|s| s[0])
+            .collect();
+        let mut first = true;
+        for part in parts.iter().filter(|s| s.len() > 1) {
+            let anno = if line.dashed {
+                chart.draw_series(DashedLineSeries::new(
+                    part.iter().copied(),
+                    theme.marker * 2,
+                    theme.marker + 1,
+                    style,
+                ))?
+            } else {
+                chart.draw_series(LineSeries::new(part.iter().copied(), style))?
+            };
+            if first && !line.label.is_empty() {
+                anno.label(line.label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                labelled = true;
+                first = false;
+            }
+        }
+        // Isolated points (one epoch so far, or between gaps) would be invisible as lines.
+        let anno = chart.draw_series(
+            single
+                .iter()
+                .map(|&p| Circle::new(p, theme.marker, colour.filled())),
+        )?;
+        if first && !single.is_empty() && !line.label.is_empty() {
+            anno.label(line.label.as_str())
+                .legend(move |(x, y)| Circle::new((x + 10, y), 4, colour.filled()));
+            labelled = true;
+        }
+    }
+    if labelled {
+        let points = panel
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().copied())
+            .chain(
+                panel
+                    .band
+                    .iter()
+                    .flat_map(|b| b.points.iter().flat_map(|p| [(p.0, p.1), (p.0, p.2)])),
+            );
+        chart
+            .configure_series_labels()
+            .position(style::quiet_corner(points, (x_lo, x_hi), (y_lo, y_hi)))
+            .label_font((FONT, theme.legend))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plots::testing::{assert_svg, has_no_nan};
+    use crate::plots::{Band, Figure, Line, Size, render};
+
+    fn figure(panels: Vec<LinePanel>) -> Figure {
+        Figure::Lines(LineFigure {
+            title: "Fitness per generation".into(),
+            subtitle: None,
+            x_label: "generation".into(),
+            panels,
+        })
+    }
+
+    #[test]
+    fn lines_with_band_and_gaps_render() {
+        let panel = LinePanel {
+            y_label: "I (bits)".into(),
+            lines: vec![
+                Line {
+                    label: "best".into(),
+                    points: vec![(0.0, 1.0), (1.0, f64::NAN), (2.0, 2.0), (3.0, 2.5)],
+                    dashed: false,
+                },
+                Line {
+                    label: "mean".into(),
+                    points: vec![(0.0, 0.5), (1.0, 0.7), (2.0, 1.0), (3.0, 1.2)],
+                    dashed: true,
+                },
+            ],
+            band: Some(Band {
+                label: "mean ± std".into(),
+                points: vec![(0.0, 0.2, 0.8), (1.0, f64::NAN, 1.0), (2.0, 0.5, 1.5)],
+            }),
+            y_range: None,
+        };
+        let second = LinePanel {
+            y_label: "C".into(),
+            lines: vec![Line {
+                label: "best".into(),
+                points: vec![(0.0, 0.1)],
+                dashed: false,
+            }],
+            ..LinePanel::default()
+        };
+        let svg = render(&figure(vec![panel, second]), Size::DEFAULT).unwrap();
+        assert_svg(
+            &svg,
+            &[
+                "Fitness per generation",
+                "generation",
+                "I (bits)",
+                "C",
+                "best",
+                "mean ± std",
+            ],
+        );
+        assert!(has_no_nan(&svg));
+    }
+
+    #[test]
+    fn long_series_are_thinned() {
+        let items: Vec<usize> = (0..10_001).collect();
+        let t = thin(&items);
+        assert!(t.len() <= MAX_POINTS);
+        assert_eq!((t[0], *t.last().unwrap()), (0, 10_000));
+        assert_eq!(thin(&items[..5]), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn no_points_is_a_titled_placeholder() {
+        let panel = LinePanel {
+            y_label: "loss".into(),
+            lines: vec![Line {
+                label: "train".into(),
+                points: vec![(0.0, f64::NAN)],
+                dashed: false,
+            }],
+            ..LinePanel::default()
+        };
+        let svg = render(&figure(vec![panel]), Size::DEFAULT).unwrap();
+        assert_svg(&svg, &["Fitness per generation", "no finite data points"]);
+        let svg = render(
+            &figure(vec![]),
+            Size {
+                width: 200,
+                height: 200,
+            },
+        )
+        .unwrap();
+        assert_svg(&svg, &["Fitness per generation"]);
+    }
+}

@@ -1,0 +1,155 @@
+//! Spike rasters: time step on x, unit on y, layers stacked bottom-up in their own colour.
+
+use plotters::prelude::*;
+
+use super::RasterFigure;
+use super::style::{self, Area, DrawResult, FONT, Theme, palette};
+
+/// Most spikes drawn; beyond it the raster says how many were left out.
+pub const MAX_SPIKES: usize = 50_000;
+
+pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
+    let total_units: usize = fig.layers.iter().map(|l| l.units).sum();
+    let spikes: usize = fig.layers.iter().map(|l| l.spikes.len()).sum();
+    if total_units == 0 {
+        return style::placeholder(area, theme, &fig.title, "no spiking layers to show");
+    }
+    let max_t = fig
+        .layers
+        .iter()
+        .flat_map(|l| l.spikes.iter().map(|s| s.0))
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max);
+    let steps = fig
+        .steps
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(max_t + 1.0);
+    let mut subtitle = fig.subtitle.clone().unwrap_or_default();
+    if spikes > MAX_SPIKES {
+        let note = format!("first {MAX_SPIKES} of {spikes} spikes shown");
+        subtitle = if subtitle.is_empty() {
+            note
+        } else {
+            format!("{subtitle}; {note}")
+        };
+    }
+    let subtitle = (!subtitle.is_empty()).then_some(subtitle);
+    let body = style::title_block(area, theme, &fig.title, subtitle.as_deref())?;
+    let mut chart = ChartBuilder::on(&body)
+        .margin((theme.tick * 0.8) as u32)
+        .margin_right((theme.tick * 1.5) as u32)
+        .x_label_area_size(theme.x_label_area())
+        .y_label_area_size(theme.y_label_area())
+        .build_cartesian_2d(-0.5..(steps - 0.5), 0.0..total_units as f64)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(fig.x_label.as_str())
+        .y_desc(fig.y_label.as_str())
+        .x_label_formatter(&|v| style::tick(*v))
+        .y_label_formatter(&|v| style::tick(*v))
+        .label_style((FONT, theme.tick))
+        .axis_desc_style((FONT, theme.label))
+        .x_labels(8)
+        .y_labels(6)
+        .draw()?;
+    let mut offset = 0.0;
+    let mut budget = MAX_SPIKES;
+    let mut all = Vec::new();
+    for (k, layer) in fig.layers.iter().enumerate() {
+        let colour = palette(k);
+        let units = layer.units as f64;
+        let base = offset;
+        let drawn: Vec<(f64, f64)> = layer
+            .spikes
+            .iter()
+            .filter(|(t, u)| t.is_finite() && u.is_finite() && *u >= 0.0 && *u < units)
+            .take(budget)
+            .copied()
+            .collect();
+        budget -= drawn.len();
+        all.extend(drawn.iter().map(|&(t, u)| (t, base + u + 0.5)));
+        chart
+            .draw_series(drawn.iter().map(|&(t, u)| {
+                Rectangle::new(
+                    [(t - 0.4, base + u + 0.05), (t + 0.4, base + u + 0.95)],
+                    colour.filled(),
+                )
+            }))?
+            .label(format!("{} ({} units)", layer.label, layer.units))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+        offset += units;
+        if k + 1 < fig.layers.len() {
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(-0.5, offset), (steps - 0.5, offset)],
+                BLACK.mix(0.4).stroke_width(1),
+            )))?;
+        }
+    }
+    let corner = style::quiet_corner(
+        all.into_iter(),
+        (-0.5, steps - 0.5),
+        (0.0, total_units as f64),
+    );
+    chart
+        .configure_series_labels()
+        .position(corner)
+        .label_font((FONT, theme.legend))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plots::testing::{assert_svg, has_no_nan};
+    use crate::plots::{Figure, RasterLayer, Size, render};
+
+    fn figure(layers: Vec<RasterLayer>) -> Figure {
+        Figure::Raster(RasterFigure {
+            title: "Spike raster".into(),
+            subtitle: Some("test sample 3: label 7, predicted 7".into()),
+            x_label: "time step".into(),
+            y_label: "unit (layers stacked)".into(),
+            steps: Some(10.0),
+            layers,
+        })
+    }
+
+    #[test]
+    fn layers_are_stacked_and_labelled() {
+        let layers = vec![
+            RasterLayer {
+                label: "layer 0".into(),
+                units: 4,
+                spikes: vec![(0.0, 1.0), (3.0, 2.0), (f64::NAN, 1.0), (2.0, 9.0)],
+            },
+            RasterLayer {
+                label: "layer 1".into(),
+                units: 2,
+                spikes: vec![(5.0, 0.0)],
+            },
+        ];
+        let svg = render(&figure(layers), Size::DEFAULT).unwrap();
+        assert_svg(
+            &svg,
+            &[
+                "Spike raster",
+                "label 7",
+                "time step",
+                "unit (layers stacked)",
+                "layer 0 (4 units)",
+                "layer 1 (2 units)",
+            ],
+        );
+        assert!(has_no_nan(&svg));
+    }
+
+    #[test]
+    fn no_layers_is_a_placeholder() {
+        let svg = render(&figure(vec![]), Size::DEFAULT).unwrap();
+        assert_svg(&svg, &["Spike raster", "no spiking layers"]);
+    }
+}

@@ -1,0 +1,468 @@
+//! Plots of `mi` jobs. Networks come from the result, else from the latest checkpoint (which
+//! holds the finished network analyses); the I–C scatter of a running job reads the metric rows
+//! (one per finished network, more recent than the checkpoint).
+
+use std::f64::consts::LN_2;
+
+use serde_json::Value;
+
+use super::{JobData, PlotInfo, matrix, num, plot, unavailable, waiting};
+use crate::plots::histogram::integer_bins;
+use crate::plots::style::ColourMap;
+use crate::plots::{Figure, HeatmapFigure, HistogramFigure, Line, Point, ScatterFigure};
+
+pub const PLOTS: [PlotInfo; 4] = [
+    plot("ic_scatter", "Information flux I versus correlation C"),
+    plot("weights", "Weight matrix of the first network"),
+    plot(
+        "attractor_periods",
+        "Attractor periods (deterministic limit)",
+    ),
+    plot("correlation", "Correlation matrix of the first network"),
+];
+
+/// Most distinct network sizes that get their own weak-coupling curve.
+const MAX_CURVES: usize = 3;
+
+pub fn figure(data: &JobData, info: PlotInfo) -> Figure {
+    match info.name {
+        "ic_scatter" => ic_scatter(data, info),
+        "weights" => weights(data, info),
+        "attractor_periods" => attractor_periods(data, info),
+        _ => correlation(data, info),
+    }
+}
+
+/// The network results available: the result's, else the checkpoint's.
+fn networks<'a>(data: &JobData<'a>) -> &'a [Value] {
+    data.result
+        .or(data.checkpoint)
+        .and_then(|d| d["networks"].as_array())
+        .map_or(&[], Vec::as_slice)
+}
+
+fn sweep_param(spec: &Value) -> Option<&str> {
+    spec["network"]["sweep"]["param"].as_str()
+}
+
+fn lag(spec: &Value) -> i64 {
+    spec["correlation"]["lag"].as_i64().unwrap_or(1)
+}
+
+/// One scatter point per network: (n, C, I, swept value).
+fn ic_rows(data: &JobData) -> Vec<(Option<f64>, f64, Option<f64>, Option<f64>)> {
+    let param = sweep_param(data.spec);
+    let nets = networks(data);
+    let from_result = data.result.is_some() || data.metrics.len() <= nets.len();
+    if from_result && !nets.is_empty() {
+        nets.iter()
+            .map(|net| {
+                let group = param.and_then(|p| num(&net["params"][p]));
+                (
+                    num(&net["n"]),
+                    num(&net["correlation_rms"]).unwrap_or(f64::NAN),
+                    num(&net["mi_bits"]),
+                    group,
+                )
+            })
+            .collect()
+    } else {
+        data.metrics
+            .iter()
+            .map(|(_, row)| {
+                let group = param.and_then(|p| num(&row[p]));
+                (
+                    num(&row["n"]),
+                    num(&row["correlation_rms"]).unwrap_or(f64::NAN),
+                    num(&row["mi_bits"]),
+                    group,
+                )
+            })
+            .collect()
+    }
+}
+
+fn ic_scatter(data: &JobData, info: PlotInfo) -> Figure {
+    let rows = ic_rows(data);
+    if rows.is_empty() {
+        return waiting(data, info, "the first network to finish");
+    }
+    let points: Vec<Point> = rows
+        .iter()
+        .filter_map(|&(_, c, i, group)| i.map(|y| Point { x: c, y, group }))
+        .collect();
+    let withheld = rows.len() - points.len();
+    if points.is_empty() {
+        return unavailable(
+            info,
+            format!(
+                "none of the {} networks has a reliable I (unconverged or undersampled)",
+                rows.len()
+            ),
+        );
+    }
+    let mut sizes: Vec<u64> = rows.iter().filter_map(|r| r.0).map(|n| n as u64).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let c_max = rows
+        .iter()
+        .map(|r| r.1)
+        .filter(|c| c.is_finite())
+        .fold(0.0, f64::max);
+    let curves = sizes
+        .iter()
+        .take(MAX_CURVES)
+        .map(|&n| {
+            let n = n as f64;
+            let label = if sizes.len() == 1 {
+                "weak coupling N²C²/(2 ln 2)".to_string()
+            } else {
+                format!("weak coupling, N = {n}")
+            };
+            Line {
+                label,
+                points: (0..=200)
+                    .map(|k| {
+                        let c = c_max * 1.1 * f64::from(k) / 200.0;
+                        (c, n * n * c * c / (2.0 * LN_2))
+                    })
+                    .collect(),
+                dashed: true,
+            }
+        })
+        .collect();
+    let mut subtitle = format!(
+        "{} network{}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    );
+    match sizes.as_slice() {
+        [n] => subtitle.push_str(&format!(", N = {n}")),
+        [] => {}
+        many => subtitle.push_str(&format!(", N = {}…{}", many[0], many[many.len() - 1])),
+    }
+    if withheld > 0 {
+        subtitle.push_str(&format!("; {withheld} without a reliable I not shown"));
+    }
+    if data.result.is_none() {
+        subtitle.push_str(" (so far)");
+    }
+    Figure::Scatter(ScatterFigure {
+        title: info.title.into(),
+        subtitle: Some(subtitle),
+        x_label: format!("C (RMS lag-{} Pearson correlation)", lag(data.spec)),
+        y_label: "I (bits)".into(),
+        points_label: "networks".into(),
+        points,
+        group_label: sweep_param(data.spec).map(str::to_string),
+        curves,
+        fit_to_points: true,
+    })
+}
+
+/// The first network's matrix under `key`; for a running job with an explicit matrix in its
+/// spec, the weights are known before any analysis finishes.
+fn first_matrix(data: &JobData, key: &str) -> Option<Vec<Vec<f64>>> {
+    if let Some(first) = networks(data).first() {
+        return matrix(&first[key]);
+    }
+    (key == "weights")
+        .then(|| matrix(&data.spec["network"]["weights"]))
+        .flatten()
+}
+
+fn omitted(data: &JobData) -> bool {
+    networks(data)
+        .first()
+        .is_some_and(|n| n["matrices_omitted"].as_bool() == Some(true))
+}
+
+fn heatmap(
+    info: PlotInfo,
+    subtitle: String,
+    values: Vec<Vec<f64>>,
+    x: &str,
+    y: &str,
+    bar: &str,
+) -> Figure {
+    Figure::Heatmap(HeatmapFigure {
+        title: info.title.into(),
+        subtitle: Some(subtitle),
+        x_label: x.into(),
+        y_label: y.into(),
+        bar_label: bar.into(),
+        values,
+        map: ColourMap::Diverging,
+        annotate: false,
+    })
+}
+
+fn describe_first(data: &JobData, n: usize) -> String {
+    let mut s = format!("N = {n}");
+    if let Some(first) = networks(data).first() {
+        if let Some(params) = first["params"].as_object().filter(|p| !p.is_empty()) {
+            for (k, v) in params {
+                s.push_str(&format!(", {k} = {v}"));
+            }
+        }
+        if first["replicate"].as_u64().is_some_and(|r| r > 0) || sweep_param(data.spec).is_some() {
+            s.push_str(&format!(", replicate {}", first["replicate"]));
+        }
+    }
+    s
+}
+
+fn weights(data: &JobData, info: PlotInfo) -> Figure {
+    if omitted(data) {
+        return unavailable(
+            info,
+            "weight matrices above N = 256 are not stored in results",
+        );
+    }
+    match first_matrix(data, "weights") {
+        Some(w) => heatmap(
+            info,
+            describe_first(data, w.len()),
+            w,
+            "source neuron j",
+            "target neuron i",
+            "weight W_ij (j → i)",
+        ),
+        None => waiting(data, info, "the first network to finish"),
+    }
+}
+
+fn correlation(data: &JobData, info: PlotInfo) -> Figure {
+    if omitted(data) {
+        return unavailable(
+            info,
+            "correlation matrices above N = 256 are not stored in results",
+        );
+    }
+    let lag = lag(data.spec);
+    match first_matrix(data, "correlation_matrix") {
+        Some(c) => heatmap(
+            info,
+            format!(
+                "{}; ρ_ij = corr(x_i(t), x_j(t+{lag}))",
+                describe_first(data, c.len())
+            ),
+            c,
+            &format!("neuron j at t+{lag}"),
+            "neuron i at t",
+            "Pearson correlation ρ_ij",
+        ),
+        None => waiting(data, info, "the first network to finish"),
+    }
+}
+
+fn attractor_periods(data: &JobData, info: PlotInfo) -> Figure {
+    if data.spec["attractors"] == Value::Bool(false) {
+        return unavailable(
+            info,
+            "the attractor search is off for this job (spec.attractors)",
+        );
+    }
+    let nets = networks(data);
+    if nets.is_empty() {
+        return waiting(data, info, "the first network to finish");
+    }
+    let mut periods = Vec::new();
+    let mut truncated = false;
+    let mut with_search = 0;
+    for net in nets {
+        let a = &net["attractors"];
+        if a.is_null() {
+            continue;
+        }
+        with_search += 1;
+        truncated |= a["list_truncated"].as_bool() == Some(true);
+        periods.extend(
+            a["list"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["period"].as_u64()),
+        );
+    }
+    if with_search == 0 {
+        return unavailable(info, "no attractor search was run for these networks");
+    }
+    let mut subtitle = format!(
+        "{} attractors of {with_search} network{}",
+        periods.len(),
+        if with_search == 1 { "" } else { "s" }
+    );
+    if truncated {
+        subtitle.push_str("; long lists cut to their largest basins");
+    }
+    if data.result.is_none() {
+        subtitle.push_str(" (so far)");
+    }
+    Figure::Histogram(HistogramFigure {
+        title: info.title.into(),
+        subtitle: Some(subtitle),
+        x_label: "period (time steps)".into(),
+        y_label: "attractors".into(),
+        groups: vec![integer_bins("periods", &periods)],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::JobKind;
+    use crate::plots::sources::figure as build;
+    use crate::plots::testing::assert_svg;
+    use crate::plots::{Size, render};
+    use serde_json::json;
+
+    fn network(std: f64, replicate: u64, mi: Value) -> Value {
+        json!({
+            "n": 2, "params": {"std": std}, "replicate": replicate, "method": "exact",
+            "weights": [[0.0, 2.0], [-1.5, 0.3]], "mi_bits": mi, "correlation_rms": 0.1 * std,
+            "correlation_matrix": [[0.5, -0.2], [0.1, null]], "matrices_omitted": false,
+            "attractors": {"count": 2, "list": [{"period": 1, "basin": 2}, {"period": 2, "basin": 2}],
+                           "list_truncated": false}
+        })
+    }
+
+    fn spec() -> Value {
+        json!({"network": {"ensemble": {"n": 2}, "sweep": {"param": "std", "values": [0.5, 1.0]}},
+               "correlation": {"lag": 1}, "attractors": true})
+    }
+
+    fn data<'a>(
+        spec: &'a Value,
+        status: &'a str,
+        result: Option<&'a Value>,
+        metrics: &'a [(i64, Value)],
+        checkpoint: Option<&'a Value>,
+    ) -> JobData<'a> {
+        JobData {
+            kind: JobKind::Mi,
+            spec,
+            status,
+            result,
+            metrics,
+            checkpoint,
+        }
+    }
+
+    #[test]
+    fn finished_job_plots_every_network() {
+        let spec = spec();
+        let result = json!({"networks": [network(0.5, 0, json!(0.01)), network(1.0, 0, json!(null)),
+                                          network(1.0, 1, json!(0.05))]});
+        let d = data(&spec, "succeeded", Some(&result), &[], None);
+        let Some(Figure::Scatter(s)) = build(&d, "ic_scatter") else {
+            panic!()
+        };
+        assert_eq!(s.points.len(), 2, "a null I is skipped, not drawn as 0");
+        assert_eq!(s.points[1].group, Some(1.0));
+        let curve = &s.curves[0];
+        let (c, i) = curve.points[100];
+        assert!(
+            (i - 4.0 * c * c / (2.0 * LN_2)).abs() < 1e-12,
+            "I ≈ N²C²/(2 ln 2) with N = 2"
+        );
+        let svg = render(&Figure::Scatter(s), Size::DEFAULT).unwrap();
+        assert_svg(
+            &svg,
+            &[
+                PLOTS[0].title,
+                "I (bits)",
+                "C (RMS lag-1 Pearson correlation)",
+                "std = 0.5",
+                "1 without a reliable I",
+            ],
+        );
+        for name in ["ic_scatter", "weights", "attractor_periods", "correlation"] {
+            let f = build(&d, name).unwrap();
+            crate::plots::testing::preview(&format!("mi_{name}"), &f);
+            let svg = render(&f, Size::DEFAULT).unwrap();
+            assert_svg(
+                &svg,
+                &[PLOTS.iter().find(|p| p.name == name).unwrap().title],
+            );
+        }
+        let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else {
+            panic!()
+        };
+        assert_eq!(h.groups[0].counts.iter().sum::<f64>(), 6.0);
+    }
+
+    #[test]
+    fn running_job_reads_metrics_and_checkpoint() {
+        let spec = spec();
+        let metrics = vec![
+            (
+                0,
+                json!({"n": 2, "replicate": 0, "mi_bits": 0.02, "correlation_rms": 0.1, "std": 0.5}),
+            ),
+            (
+                1,
+                json!({"n": 2, "replicate": 1, "mi_bits": 0.03, "correlation_rms": 0.12, "std": 0.5}),
+            ),
+        ];
+        let checkpoint = json!({"networks": [network(0.5, 0, json!(0.02))], "elapsed_ms": 5});
+        let d = data(&spec, "running", None, &metrics, Some(&checkpoint));
+        let Some(Figure::Scatter(s)) = build(&d, "ic_scatter") else {
+            panic!()
+        };
+        assert_eq!(
+            s.points.len(),
+            2,
+            "the metric rows are newer than the checkpoint"
+        );
+        assert!(s.subtitle.unwrap().contains("so far"));
+        let Some(Figure::Heatmap(w)) = build(&d, "weights") else {
+            panic!()
+        };
+        assert_eq!(w.values, vec![vec![0.0, 2.0], vec![-1.5, 0.3]]);
+    }
+
+    #[test]
+    fn queued_job_says_it_waits() {
+        let spec = spec();
+        let d = data(&spec, "queued", None, &[], None);
+        for p in PLOTS {
+            let f = build(&d, p.name).unwrap();
+            let Figure::Empty { title, message } = &f else {
+                panic!("{f:?}")
+            };
+            assert_eq!(title, p.title);
+            assert!(message.contains("no data yet"), "{message}");
+            assert_svg(
+                &render(&f, Size::DEFAULT).unwrap(),
+                &[p.title, "no data yet"],
+            );
+        }
+        // An explicit matrix is known before the analysis finishes.
+        let spec = json!({"network": {"weights": [[0.0, 1.0], [1.0, 0.0]]}});
+        let d = data(&spec, "running", None, &[], None);
+        assert!(matches!(build(&d, "weights"), Some(Figure::Heatmap(_))));
+        assert!(build(&d, "fitness").is_none());
+    }
+
+    #[test]
+    fn large_networks_and_disabled_attractors_say_why() {
+        let spec = json!({"network": {}, "attractors": false});
+        let result = json!({"networks": [{"n": 300, "weights": null, "matrices_omitted": true,
+                                           "correlation_rms": 0.1, "mi_bits": null, "attractors": null}]});
+        let d = data(&spec, "succeeded", Some(&result), &[], None);
+        let Some(Figure::Empty { message, .. }) = build(&d, "weights") else {
+            panic!()
+        };
+        assert!(message.contains("N = 256"));
+        let Some(Figure::Empty { message, .. }) = build(&d, "attractor_periods") else {
+            panic!()
+        };
+        assert!(message.contains("off"));
+        let f = build(&d, "ic_scatter").unwrap();
+        assert_svg(
+            &render(&f, Size::DEFAULT).unwrap(),
+            &["none of the 1 networks has a reliable I"],
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! Plot endpoints over HTTP: every plot of `mi` and `evolution` jobs is valid SVG while the job
+//! is queued, while it runs, after it is cancelled and after it succeeds; unknown names are
+//! 404s listing the valid ones; sizes are bounded; the listing names each plot's URL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+const MI_PLOTS: [&str; 4] = ["ic_scatter", "weights", "attractor_periods", "correlation"];
+
+/// GETs an SVG plot; checks status 200, the content type and that the body is an `<svg>`
+/// XML document; returns the text of its `<text>` elements.
+async fn svg(s: &TestServer, id: &str, name: &str) -> String {
+    let r = s
+        .client
+        .get(s.url(&format!("/v1/jobs/{id}/plots/{name}.svg")))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+    let body = r.text().await.unwrap();
+    assert_eq!(status, 200, "{name}: {body}");
+    assert_eq!(content_type, "image/svg+xml", "{name}");
+    let doc = roxmltree::Document::parse(&body)
+        .unwrap_or_else(|e| panic!("{name} is not well-formed XML: {e}"));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(|t| format!("{}\n", t.trim()))
+        .collect()
+}
+
+/// The plot names a job lists, after checking the listing's shape.
+async fn listed(s: &TestServer, id: &str) -> Vec<String> {
+    let (status, body) = s.get(&format!("/v1/jobs/{id}/plots")).await;
+    assert_eq!(status, 200, "{body}");
+    body["plots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap().to_string();
+            assert!(!p["title"].as_str().unwrap().is_empty());
+            assert_eq!(p["url"], format!("/v1/jobs/{id}/plots/{name}.svg"));
+            name
+        })
+        .collect()
+}
+
+async fn wait_checkpoint(s: &TestServer, id: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, cps) = s.get(&format!("/v1/jobs/{id}/checkpoints")).await;
+        if cps.as_array().is_some_and(|c| !c.is_empty()) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no checkpoint");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn cancel(s: &TestServer, id: &str) {
+    let (status, _) = s.post(&format!("/v1/jobs/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 202);
+    s.wait_status(id, &["cancelled"], 60).await;
+}
+
+/// An `mi` sweep of small exact networks: std = 0.5, 1, 2 with `replicates` each.
+fn mi_spec(replicates: u64) -> Value {
+    json!({
+        "network": {"ensemble": {"type": "gaussian", "n": 8, "std": 1.0, "replicates": replicates},
+                    "sweep": {"param": "std", "values": [0.5, 1.0, 2.0]}},
+        "method": "exact",
+        "attractors": true,
+        "seed": 3
+    })
+}
+
+fn evolution_spec(mode: &str, generations: u64) -> Value {
+    json!({
+        "n": 4,
+        "init": {"ensemble": {"type": "gaussian", "std": 1.0}},
+        "strategy": "plus", "parents": 4, "offspring": 8, "generations": generations,
+        "mutation": {"std": 0.2, "rate": 1.0},
+        "constraint": {"type": "frobenius", "value": 6.0},
+        "objectives": [{"name": "mi", "weight": 1.0}, {"name": "mean_period", "weight": 0.1}],
+        "mode": mode,
+        "seed": 5, "checkpoint_every": 1
+    })
+}
+
+#[tokio::test]
+async fn mi_plots_while_queued_running_cancelled_and_finished() {
+    let s = TestServer::start_with(|c| c.max_jobs = 1).await;
+    let long = s.submit("mi", mi_spec(2000)).await;
+    s.wait_status(&long, &["running"], 30).await;
+    let small = s.submit("mi", mi_spec(3)).await;
+
+    // Queued behind the long job: valid SVGs that say there is nothing yet.
+    assert_eq!(listed(&s, &small).await, MI_PLOTS);
+    for name in MI_PLOTS {
+        let text = svg(&s, &small, name).await;
+        assert!(text.contains("no data yet"), "{name}: {text}");
+    }
+
+    // Running, with metric rows and a checkpoint: real data so far.
+    s.wait_metrics(&long, 3).await;
+    wait_checkpoint(&s, &long).await;
+    for name in MI_PLOTS {
+        let text = svg(&s, &long, name).await;
+        assert!(!text.contains("no data"), "{name}: {text}");
+    }
+    let text = svg(&s, &long, "ic_scatter").await;
+    assert!(
+        text.contains("I (bits)") && text.contains("so far"),
+        "{text}"
+    );
+    assert!(text.contains("weak coupling N²C²/(2 ln 2)"), "{text}");
+    let (_, job) = s.get(&format!("/v1/jobs/{long}")).await;
+    assert_eq!(job["status"], "running", "the long job must still run here");
+
+    // Cancelled: metric rows and the checkpoint it left.
+    cancel(&s, &long).await;
+    for name in MI_PLOTS {
+        let text = svg(&s, &long, name).await;
+        assert!(!text.contains("no data"), "{name}: {text}");
+    }
+
+    // Finished: the result document.
+    s.wait_status(&small, &["succeeded"], 60).await;
+    let text = svg(&s, &small, "ic_scatter").await;
+    for t in [
+        "std = 0.5",
+        "std = 1",
+        "std = 2",
+        "9 networks, N = 8",
+        "C (RMS lag-1 Pearson correlation)",
+    ] {
+        assert!(text.contains(t), "missing {t}: {text}");
+    }
+    let text = svg(&s, &small, "weights").await;
+    assert!(
+        text.contains("source neuron j") && text.contains("weight W_ij (j → i)"),
+        "{text}"
+    );
+    let text = svg(&s, &small, "attractor_periods").await;
+    assert!(text.contains("period (time steps)"), "{text}");
+    let text = svg(&s, &small, "correlation").await;
+    assert!(text.contains("Pearson correlation ρ_ij"), "{text}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn evolution_plots_while_running_and_after() {
+    let s = TestServer::start().await;
+    let long = s
+        .submit("evolution", evolution_spec("pareto", 100_000))
+        .await;
+    let names = ["fitness", "pareto", "best_weights", "rook_score"];
+    assert_eq!(listed(&s, &long).await, names);
+    s.wait_metrics(&long, 3).await;
+    wait_checkpoint(&s, &long).await;
+    for name in names {
+        let text = svg(&s, &long, name).await;
+        assert!(!text.contains("no data"), "{name}: {text}");
+    }
+    let text = svg(&s, &long, "fitness").await;
+    for t in [
+        "I (bits)",
+        "mean period (steps)",
+        "generation",
+        "best",
+        "mean ± std",
+        "of 100000 so far",
+    ] {
+        assert!(text.contains(t), "missing {t}: {text}");
+    }
+    assert!(
+        svg(&s, &long, "best_weights")
+            .await
+            .contains("latest checkpoint")
+    );
+    assert!(
+        svg(&s, &long, "pareto")
+            .await
+            .contains("non-dominated genomes")
+    );
+    let (_, job) = s.get(&format!("/v1/jobs/{long}")).await;
+    assert_eq!(job["status"], "running");
+    cancel(&s, &long).await;
+    for name in names {
+        let text = svg(&s, &long, name).await;
+        assert!(!text.contains("no data"), "{name}: {text}");
+    }
+
+    // A finished weighted-mode run: no Pareto plot, the rest from the result.
+    let (status, body) = s
+        .post(
+            "/v1/jobs?wait=60",
+            json!({"kind": "evolution", "spec": evolution_spec("weighted", 5)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        listed(&s, &done).await,
+        ["fitness", "best_weights", "rook_score"]
+    );
+    for name in ["fitness", "best_weights", "rook_score"] {
+        let text = svg(&s, &done, name).await;
+        assert!(!text.contains("no data"), "{name}: {text}");
+    }
+    assert!(svg(&s, &done, "best_weights").await.contains("rook score"));
+    let (status, problem) = s.get(&format!("/v1/jobs/{done}/plots/pareto.svg")).await;
+    assert_eq!(status, 404);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("fitness.svg, best_weights.svg, rook_score.svg"),
+        "{detail}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_names_sizes_and_ids() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .post(
+            "/v1/jobs?wait=30",
+            json!({"kind": "mi", "spec": nrooks_spec(3, 2.0)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+
+    for bad in ["fitness.svg", "weights", "weights.png", "..svg"] {
+        let r = s
+            .client
+            .get(s.url(&format!("/v1/jobs/{id}/plots/{bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{bad}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let problem: Value = r.json().await.unwrap();
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("ic_scatter.svg, weights.svg, attractor_periods.svg, correlation.svg"),
+            "{bad}: {detail}"
+        );
+    }
+
+    for (query, field) in [
+        ("width=100", "width"),
+        ("height=5000", "height"),
+        ("width=abc", "width"),
+        ("width=-1", "width"),
+    ] {
+        let (status, problem) = s
+            .get(&format!("/v1/jobs/{id}/plots/weights.svg?{query}"))
+            .await;
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("200 to 2000"),
+            "{problem}"
+        );
+    }
+    let (status, _) = s
+        .get(&format!("/v1/jobs/{id}/plots/weights.svg?size=big"))
+        .await;
+    assert_eq!(status, 422, "unknown parameters are rejected");
+
+    let r = s
+        .client
+        .get(s.url(&format!(
+            "/v1/jobs/{id}/plots/weights.svg?width=800&height=300"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    assert_eq!(doc.root_element().attribute("width"), Some("800"));
+    assert_eq!(doc.root_element().attribute("height"), Some("300"));
+
+    let unknown = "01890a5d-ac96-774b-bcce-b302099a8057";
+    for path in [
+        format!("/v1/jobs/{unknown}/plots"),
+        format!("/v1/jobs/{unknown}/plots/weights.svg"),
+        "/v1/jobs/not-a-uuid/plots/weights.svg".to_string(),
+    ] {
+        let (status, _) = s.get(&path).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    s.stop().await;
+}
