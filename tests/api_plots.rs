@@ -304,3 +304,49 @@ async fn bad_names_sizes_and_ids() {
     }
     s.stop().await;
 }
+
+const LIF_PLOTS: [&str; 5] = ["loss", "accuracy", "confusion", "leaks", "raster"];
+
+fn lif_spec(epochs: u64) -> Value {
+    json!({
+        "dataset": {"builtin": "mnist10k"}, "split": {"train": 1024, "test": 200},
+        "encoding": {"type": "poisson", "steps": 8},
+        "layers": [{"type": "lif", "units": 32}, {"type": "dense", "units": 16},
+                   {"type": "lif", "units": 16}],
+        "batch_size": 64, "epochs": epochs, "seed": 4, "checkpoint_every": 1
+    })
+}
+
+#[tokio::test]
+async fn lif_plots_while_queued_running_and_after() {
+    let s = TestServer::start_with(|c| c.max_jobs = 1).await;
+    let running = s.submit("lif", lif_spec(400)).await;
+    let queued = s.submit("lif", lif_spec(2)).await;
+    assert_eq!(listed(&s, &queued).await, LIF_PLOTS);
+    for name in LIF_PLOTS {
+        svg(&s, &queued, name).await;
+    }
+    // Running: metrics and the latest checkpoint's partial result are drawn.
+    wait_checkpoint(&s, &running).await;
+    s.wait_metrics(&running, 1).await;
+    for name in LIF_PLOTS {
+        let text = svg(&s, &running, name).await;
+        assert!(
+            !text.contains("no data"),
+            "{name} has data while running: {text}"
+        );
+    }
+    cancel(&s, &running).await;
+    s.wait_status(&queued, &["succeeded"], 300).await;
+    for name in LIF_PLOTS {
+        let text = svg(&s, &queued, name).await;
+        assert!(!text.contains("no data"), "{name} after the run: {text}");
+    }
+    let (status, body) = s.get(&format!("/v1/jobs/{queued}/plots/fitness.svg")).await;
+    assert_eq!(status, 404);
+    assert!(
+        body["detail"].as_str().unwrap().contains("confusion"),
+        "{body}"
+    );
+    s.stop().await;
+}
