@@ -2,6 +2,7 @@
 //! No SQL and no maths here.
 
 pub mod artifacts;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod jobs;
@@ -88,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/jobs/{id}/events", get(events::events))
         .route("/v1/jobs/{id}/artifacts/{name}", get(artifacts::artifact))
+        .route("/", get(dashboard::index))
+        .route("/ui/{file}", get(dashboard::file))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))
