@@ -39,6 +39,7 @@ export function renderCompare(main, { signal, params }) {
       if (!signal.aborted) banner(`Could not load the jobs: ${err.message}`);
       return;
     }
+    const focused = picker.contains(document.activeElement) ? document.activeElement.id : null;
     fill(picker, h('legend', {}, `${kind} jobs to overlay`),
       jobs.length ? null : h('p', { class: 'muted' }, `No ${kind} jobs yet.`),
       h('ul', { class: 'plain' }, jobs.map((job) => {
@@ -47,6 +48,7 @@ export function renderCompare(main, { signal, params }) {
           h('input', { type: 'checkbox', id, checked: selected.has(job.id), onchange: (e) => toggle(job.id, e.target.checked) }),
           h('label', { for: id }, job.name || job.id.slice(0, 8), ' ', badge(job.status), h('span', { class: 'muted small' }, ` ${age(job.created_at)}`)));
       })));
+    if (focused) document.getElementById(focused)?.focus();
     draw();
   }
 
