@@ -30,7 +30,10 @@ fn parse_npy(bytes: &[u8]) -> Npy {
     assert_eq!(start % 64, 0, "data starts on a 64-byte boundary");
     let header = std::str::from_utf8(&bytes[10..start]).expect("header is ASCII");
     assert!(header.is_ascii(), "header is ASCII");
-    assert!(header.ends_with('\n'), "header ends in a newline: {header:?}");
+    assert!(
+        header.ends_with('\n'),
+        "header ends in a newline: {header:?}"
+    );
     let dict = header.trim_end_matches('\n').trim_end_matches(' ');
     assert!(
         !dict.contains('\n'),

@@ -16,11 +16,12 @@ function el(tag, attrs = {}, text) {
 }
 
 /** Around `count` round tick values covering [min, max]. */
-export function niceTicks(min, max, count = 6) {
+export function niceTicks(min, max, count = 6, integer = false) {
   if (!(max > min)) return [min];
   const raw = (max - min) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw);
+  let step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw);
+  if (integer) step = Math.max(1, Math.round(step));
   const ticks = [];
   for (let t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
   return ticks;
@@ -47,6 +48,7 @@ export function lineChart({ title, xLabel, yLabel, series }) {
     return svg;
   }
   let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
+  const integerX = all.every(([x]) => Number.isInteger(x));
   let [y0, y1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
   if (x0 === x1) { x0 -= 1; x1 += 1; }
   if (y0 === y1) { const d = Math.abs(y0) * 0.1 || 1; y0 -= d; y1 += d; }
@@ -60,7 +62,7 @@ export function lineChart({ title, xLabel, yLabel, series }) {
     axes.append(el('line', { x1: M.left, x2: M.left + pw, y1: sy(t), y2: sy(t), class: 'grid' }));
     axes.append(el('text', { x: M.left - 8, y: sy(t) + 4, 'text-anchor': 'end' }, label(t)));
   }
-  for (const t of niceTicks(x0, x1, 8)) {
+  for (const t of niceTicks(x0, x1, 8, integerX)) {
     axes.append(el('line', { x1: sx(t), x2: sx(t), y1: M.top + ph, y2: M.top + ph + 5, class: 'tick' }));
     axes.append(el('text', { x: sx(t), y: M.top + ph + 20, 'text-anchor': 'middle' }, label(t)));
   }

@@ -197,7 +197,7 @@ export function renderJob(main, id, { signal }) {
     for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
     fill(metricsBox, h('table', { class: 'metrics' },
       h('caption', { class: 'visually-hidden' }, 'Latest metric rows'),
-      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.replaceAll('_', ' '))))),
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: rows.some((r) => typeof r[c] === 'number') ? 'n' : '' }, c.replaceAll('_', ' '))))),
       h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => h('td', { class: typeof row[c] === 'number' ? 'n' : '' }, cell(row[c]))))))));
   }
 
@@ -260,7 +260,7 @@ export function renderJob(main, id, { signal }) {
   // ---- downloads ----------------------------------------------------------------------------
 
   function showDownloads() {
-    const short = id.slice(0, 8);
+    const short = id;
     const done = job.status === 'succeeded';
     const files = [
       ['Result (JSON)', `${base}/result`, `${short}-result.json`, true],

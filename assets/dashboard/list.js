@@ -127,7 +127,7 @@ export function renderList(main, { signal, params }) {
       row.status,
       h('td', { class: 'progress-cell' }, bar, row.message),
       row.created,
-      h('td', { class: 'mono small' }, job.id.slice(0, 8)));
+      h('td', { class: 'mono small', title: job.id }, `…${job.id.slice(-8)}`));
     rows.set(job.id, row);
     return row;
   }

@@ -18,8 +18,12 @@ function figures(pairs) {
     h('div', {}, h('dt', {}, label), h('dd', {}, value, unit ? h('span', { class: 'unit' }, ` ${unit}`) : null))));
 }
 
-function seconds(ms) {
-  return ms === undefined || ms === null ? '—' : num(ms / 1000, 3);
+/** A run time with its unit: ms below a second, s below two minutes, then min. */
+function runTime(ms) {
+  if (ms === undefined || ms === null) return ['—'];
+  if (ms < 1000) return [num(ms), 'ms'];
+  if (ms < 120000) return [num(ms / 1000, 3), 's'];
+  return [num(ms / 60000, 3), 'min'];
 }
 
 function miSummary(r) {
@@ -31,7 +35,7 @@ function miSummary(r) {
     single ? ['C (correlation, RMS)', num(first.correlation_rms, 6)] : ['Spearman ρ(I, C)', num(r.summary?.spearman_mi_vs_correlation)],
     single && first.attractors ? ['Attractors', num(first.attractors.count)] : null,
     single && first.attractors ? ['Mean period', num(first.attractors.mean_period)] : null,
-    ['Run time', seconds(r.elapsed_ms), 's'],
+    ['Run time', ...runTime(r.elapsed_ms)],
   ]);
   const rows = nets.slice(0, MAX_NETWORK_ROWS);
   const params = (p) => Object.entries(p || {}).map(([k, v]) => `${k} = ${num(v)}`).join(', ') || '—';
@@ -61,7 +65,7 @@ function evolutionSummary(r) {
     ['Generations', num(r.generations_run)],
     ['Evaluations', num(r.evaluations)],
     r.pareto_front ? ['Pareto front', num(r.pareto_front.length), 'genomes'] : null,
-    ['Run time', seconds(r.elapsed_ms), 's'],
+    ['Run time', ...runTime(r.elapsed_ms)],
   ]));
 }
 
@@ -74,6 +78,6 @@ function lifSummary(r) {
     ['Epochs', num((r.epochs || []).length)],
     ['Leak (mean ± std)', `${num(leak.mean, 3)} ± ${num(leak.std, 3)}`],
     rates ? ['Spike rates per layer', rates] : null,
-    ['Run time', seconds(r.elapsed_ms), 's'],
+    ['Run time', ...runTime(r.elapsed_ms)],
   ]));
 }

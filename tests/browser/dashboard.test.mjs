@@ -75,11 +75,37 @@ test('its plots render inline as non-empty SVG', async () => {
   assert.equal(await page.locator('section[aria-labelledby="h-plots"]').isVisible(), true);
 });
 
+test('the job page inlines listed plots safely (plot answers stubbed in the browser)', async () => {
+  // Checks the client half of the plots contract on its own: listing, fetch, sanitising, scaling.
+  const context = page.context();
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="400"><script>window.hacked = 1</script>'
+    + '<rect x="10" y="10" width="100" height="50" fill="#0072B2" onclick="window.hacked = 2"/><text x="20" y="90">I (bits)</text></svg>';
+  await context.route('**/v1/jobs/*/plots', (route) => route.fulfill({
+    json: { plots: [{ name: 'weights', title: 'Weight matrix', url: `/v1/jobs/${quickJob}/plots/weights.svg` }] },
+  }));
+  await context.route('**/v1/jobs/*/plots/weights.svg', (route) => route.fulfill({ body: svg, contentType: 'image/svg+xml' }));
+  try {
+    await page.goto(`${server.base}/#/jobs/${quickJob}`);
+    const inlined = page.locator('#plots figure[data-plot="weights"] svg');
+    await inlined.waitFor();
+    assert.equal(await inlined.getAttribute('viewBox'), '0 0 600 400');
+    assert.equal(await inlined.getAttribute('aria-label'), 'Weight matrix');
+    assert.equal(await inlined.locator('rect').count(), 1);
+    assert.equal(await page.locator('#plots script').count(), 0);
+    assert.equal(await inlined.locator('rect').getAttribute('onclick'), null);
+    await inlined.locator('rect').click();
+    assert.equal(await page.evaluate(() => window.hacked), undefined);
+    assert.equal(await page.locator('#plots figcaption').innerText(), 'Weight matrix');
+  } finally {
+    await context.unrouteAll();
+  }
+});
+
 test('artifacts download with the right bytes', async () => {
   await page.goto(`${server.base}/#/jobs/${quickJob}`);
   await page.locator('.meta .badge[data-status="succeeded"]').waitFor();
   const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('[data-artifact="metrics.csv"]').click()]);
-  assert.equal(csv.suggestedFilename(), `${quickJob.slice(0, 8)}-metrics.csv`);
+  assert.equal(csv.suggestedFilename(), `${quickJob}-metrics.csv`);
   const lines = readFileSync(await csv.path(), 'utf8').trim().split('\n');
   assert.equal(lines[0].split(',')[0], 'step');
   assert.ok(lines[0].split(',').includes('mi_bits'), lines[0]);
@@ -99,6 +125,7 @@ test('a running job is cancelled from its page after confirmation', async () => 
   // Wait for live progress so the cancel hits a job that is really computing.
   await page.waitForFunction(() => Number(document.querySelector('section[aria-labelledby="h-progress"] [role="progressbar"]')?.getAttribute('aria-valuenow')) >= 0
     && document.querySelectorAll('#metrics tbody tr').length > 0);
+  await shot('job-running');
   await page.locator('#cancel').click();
   const dialog = page.locator('dialog#confirm');
   await dialog.waitFor();
