@@ -224,7 +224,7 @@ async fn an_evolved_genome_is_the_best_weights() {
 fn the_parser_rejects_what_the_format_forbids() {
     // A well-formed file built by hand: NumPy's own header layout for a (1, 2) float64 array.
     let mut header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

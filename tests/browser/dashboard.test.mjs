@@ -69,6 +69,7 @@ test('a preset job runs to 100 % and shows its result', async () => {
 });
 
 test('its plots render inline as non-empty SVG', async () => {
+  await page.goto(`${server.base}/#/jobs`);
   await page.goto(`${server.base}/#/jobs/${quickJob}`);
   await page.waitForFunction(() => [...document.querySelectorAll('#plots figure svg')]
     .some((svg) => svg.querySelectorAll('path, line, rect, circle, polyline, text').length > 0), null, { timeout: 20000 });
@@ -85,6 +86,7 @@ test('the job page inlines listed plots safely (plot answers stubbed in the brow
   }));
   await context.route('**/v1/jobs/*/plots/weights.svg', (route) => route.fulfill({ body: svg, contentType: 'image/svg+xml' }));
   try {
+    await page.goto(`${server.base}/#/jobs`); // a hash change, so the job page renders anew
     await page.goto(`${server.base}/#/jobs/${quickJob}`);
     const inlined = page.locator('#plots figure[data-plot="weights"] svg');
     await inlined.waitFor();
