@@ -239,7 +239,7 @@ export function renderJob(main, id, { signal }) {
     if (!entry) {
       const body = h('div', { class: 'plot-body' }, h('p', { class: 'muted small' }, 'Loading…'));
       const figure = h('figure', { class: 'plot', 'data-plot': plot.name },
-        body, h('figcaption', {}, plot.title || plot.name));
+        body, h('figcaption', { class: 'visually-hidden' }, plot.title || plot.name));
       entry = { figure, body, text: '' };
       figures.set(plot.name, entry);
       plotsBox.append(figure);

@@ -54,6 +54,12 @@ async function api(path, init) {
   return res.json();
 }
 
+/** Opens a job page, through the list so the hash changes and the page renders anew. */
+async function openJob(id) {
+  await page.goto(`${server.base}/#/jobs`);
+  await page.goto(`${server.base}/#/jobs/${id}`);
+}
+
 let quickJob;
 
 test('a preset job runs to 100 % and shows its result', async () => {
@@ -69,8 +75,7 @@ test('a preset job runs to 100 % and shows its result', async () => {
 });
 
 test('its plots render inline as non-empty SVG', async () => {
-  await page.goto(`${server.base}/#/jobs`);
-  await page.goto(`${server.base}/#/jobs/${quickJob}`);
+  await openJob(quickJob);
   await page.waitForFunction(() => [...document.querySelectorAll('#plots figure svg')]
     .some((svg) => svg.querySelectorAll('path, line, rect, circle, polyline, text').length > 0), null, { timeout: 20000 });
   assert.equal(await page.locator('section[aria-labelledby="h-plots"]').isVisible(), true);
@@ -86,8 +91,7 @@ test('the job page inlines listed plots safely (plot answers stubbed in the brow
   }));
   await context.route('**/v1/jobs/*/plots/weights.svg', (route) => route.fulfill({ body: svg, contentType: 'image/svg+xml' }));
   try {
-    await page.goto(`${server.base}/#/jobs`); // a hash change, so the job page renders anew
-    await page.goto(`${server.base}/#/jobs/${quickJob}`);
+    await openJob(quickJob);
     const inlined = page.locator('#plots figure[data-plot="weights"] svg');
     await inlined.waitFor();
     assert.equal(await inlined.getAttribute('viewBox'), '0 0 600 400');
@@ -97,14 +101,14 @@ test('the job page inlines listed plots safely (plot answers stubbed in the brow
     assert.equal(await inlined.locator('rect').getAttribute('onclick'), null);
     await inlined.locator('rect').click();
     assert.equal(await page.evaluate(() => window.hacked), undefined);
-    assert.equal(await page.locator('#plots figcaption').innerText(), 'Weight matrix');
+    assert.equal(await page.locator('#plots figcaption').textContent(), 'Weight matrix');
   } finally {
     await context.unrouteAll();
   }
 });
 
 test('artifacts download with the right bytes', async () => {
-  await page.goto(`${server.base}/#/jobs/${quickJob}`);
+  await openJob(quickJob);
   await page.locator('.meta .badge[data-status="succeeded"]').waitFor();
   const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('[data-artifact="metrics.csv"]').click()]);
   assert.equal(csv.suggestedFilename(), `${quickJob}-metrics.csv`);
@@ -115,6 +119,7 @@ test('artifacts download with the right bytes', async () => {
   const [npy] = await Promise.all([page.waitForEvent('download'), page.locator('[data-artifact="weights.npy"]').click()]);
   const bytes = readFileSync(await npy.path());
   assert.equal(bytes.subarray(0, 6).toString('latin1'), '\x93NUMPY');
+  await page.waitForLoadState('networkidle'); // plots and result fetched: a complete screenshot
   const shotPath = await shot('job');
   if (process.env.UPDATE_DOCS_SCREENSHOT) copyFileSync(shotPath, join(repo, 'docs', 'dashboard.png'));
 });
