@@ -2,6 +2,7 @@
 //! No SQL and no maths here.
 
 pub mod artifacts;
+pub mod dashboard;
 pub mod datasets;
 pub mod error;
 pub mod events;
@@ -118,6 +119,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{id}/predict", post(models::predict))
         .route("/v1/jobs/{id}/plots", get(plots::list))
         .route("/v1/jobs/{id}/plots/{file}", get(plots::svg))
+        .route("/", get(dashboard::index))
+        .route("/ui/{file}", get(dashboard::file))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))

@@ -1,0 +1,83 @@
+// Result summaries: the numbers a scientist looks for first, per kind (mi: I and C per network;
+// evolution: best I, objectives, rook score; lif: test accuracy and loss).
+
+import { h, num } from './dom.js';
+
+const MAX_NETWORK_ROWS = 100;
+
+export function summary(kind, result) {
+  if (kind === 'mi') return miSummary(result);
+  if (kind === 'evolution') return evolutionSummary(result);
+  if (kind === 'lif') return lifSummary(result);
+  return h('pre', { class: 'spec' }, JSON.stringify(result, null, 2));
+}
+
+/** Key figures as a definition list of large numbers. */
+function figures(pairs) {
+  return h('dl', { class: 'figures' }, pairs.filter(Boolean).map(([label, value, unit]) =>
+    h('div', {}, h('dt', {}, label), h('dd', {}, value, unit ? h('span', { class: 'unit' }, ` ${unit}`) : null))));
+}
+
+/** A run time with its unit: ms below a second, s below two minutes, then min. */
+function runTime(ms) {
+  if (ms === undefined || ms === null) return ['—'];
+  if (ms < 1000) return [num(ms), 'ms'];
+  if (ms < 120000) return [num(ms / 1000, 3), 's'];
+  return [num(ms / 60000, 3), 'min'];
+}
+
+function miSummary(r) {
+  const nets = r.networks || [];
+  const first = nets[0] || {};
+  const single = nets.length === 1;
+  const top = figures([
+    single ? ['I (information flux)', num(first.mi_bits, 6), 'bits'] : ['Networks', num(nets.length)],
+    single ? ['C (correlation, RMS)', num(first.correlation_rms, 6)] : ['Spearman ρ(I, C)', num(r.summary?.spearman_mi_vs_correlation)],
+    single && first.attractors ? ['Attractors', num(first.attractors.count)] : null,
+    single && first.attractors ? ['Mean period', num(first.attractors.mean_period)] : null,
+    ['Run time', ...runTime(r.elapsed_ms)],
+  ]);
+  const rows = nets.slice(0, MAX_NETWORK_ROWS);
+  const params = (p) => Object.entries(p || {}).map(([k, v]) => `${k} = ${num(v)}`).join(', ') || '—';
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'networks' },
+    h('caption', {}, nets.length > rows.length ? `Networks (first ${rows.length} of ${nets.length})` : 'Networks'),
+    h('thead', {}, h('tr', {}, ['#', 'N', 'Parameters', 'Replicate', 'Method', 'I (bits)', 'C', 'Attractors', 'Mean period']
+      .map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, rows.map((n, i) => h('tr', {},
+      h('td', { class: 'n' }, i), h('td', { class: 'n' }, n.n), h('td', {}, params(n.params)),
+      h('td', { class: 'n' }, n.replicate), h('td', {}, n.method),
+      h('td', { class: 'n' }, num(n.mi_bits, 6)), h('td', { class: 'n' }, num(n.correlation_rms, 6)),
+      h('td', { class: 'n' }, num(n.attractors?.count)), h('td', { class: 'n' }, num(n.attractors?.mean_period)))))));
+  const warnings = nets.flatMap((n) => n.sampled?.warnings || []);
+  return h('div', {}, top, table,
+    warnings.length ? h('p', { class: 'warning' }, `Sampling warnings: ${[...new Set(warnings)].join('; ')}`) : null);
+}
+
+function evolutionSummary(r) {
+  const best = r.best || {};
+  const o = best.objectives || {};
+  return h('div', {}, figures([
+    ['Best I', num(o.mi_bits, 6), 'bits'],
+    ['C of the best', num(o.correlation_rms, 6)],
+    ['Mean period of the best', num(o.mean_period)],
+    ['Rook score', num(best.rook_score)],
+    ['Permutation', best.is_permutation ? 'yes' : 'no'],
+    ['Generations', num(r.generations_run)],
+    ['Evaluations', num(r.evaluations)],
+    r.pareto_front ? ['Pareto front', num(r.pareto_front.length), 'genomes'] : null,
+    ['Run time', ...runTime(r.elapsed_ms)],
+  ]));
+}
+
+function lifSummary(r) {
+  const leak = r.leak || {};
+  const rates = Array.isArray(r.spike_rates) ? r.spike_rates.map((x) => num(typeof x === 'number' ? x : x?.mean ?? x, 3)).join(', ') : null;
+  return h('div', {}, figures([
+    ['Test accuracy', r.test_accuracy === undefined || r.test_accuracy === null ? '—' : `${(r.test_accuracy * 100).toFixed(2)} %`],
+    ['Test loss', num(r.test_loss)],
+    ['Epochs', num((r.epochs || []).length)],
+    ['Leak (mean ± std)', `${num(leak.mean, 3)} ± ${num(leak.std, 3)}`],
+    rates ? ['Spike rates per layer', rates] : null,
+    ['Run time', ...runTime(r.elapsed_ms)],
+  ]));
+}
