@@ -5,8 +5,11 @@ use plotters::prelude::*;
 use super::style::{self, Area, DrawResult, FONT, Theme, palette};
 use super::{Bins, HistogramFigure};
 
+/// One drawable bin: (left edge, right edge, count).
+type Bar = (f64, f64, f64);
+
 /// The bins of a group that can be drawn: finite edges in increasing order and finite counts.
-fn usable(bins: &Bins) -> Vec<(f64, f64, f64)> {
+fn usable(bins: &Bins) -> Vec<Bar> {
     bins.edges
         .windows(2)
         .zip(&bins.counts)
@@ -39,7 +42,7 @@ pub fn integer_bins(label: &str, values: &[u64]) -> Bins {
 }
 
 pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
-    let groups: Vec<(&Bins, Vec<(f64, f64, f64)>)> = fig
+    let groups: Vec<(&Bins, Vec<Bar>)> = fig
         .groups
         .iter()
         .map(|g| (g, usable(g)))

@@ -36,7 +36,7 @@ fn thin<T: Copy>(items: &[T]) -> Vec<T> {
     }
     let stride = items.len().div_ceil(MAX_POINTS - 1);
     let mut out: Vec<T> = items.iter().step_by(stride).copied().collect();
-    if (items.len() - 1) % stride != 0 {
+    if !(items.len() - 1).is_multiple_of(stride) {
         out.push(items[items.len() - 1]);
     }
     out
@@ -106,9 +106,8 @@ fn draw_panel(
     }
     mesh.draw()?;
 
-    let mut next_colour = 0;
     if let Some(band) = &panel.band {
-        let colour = palette(next_colour);
+        let colour = palette(0);
         let finite: Vec<_> = thin(&band.points)
             .iter()
             .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite())
@@ -129,9 +128,8 @@ fn draw_panel(
         }
     }
     let mut labelled = panel.band.is_some();
-    for line in &panel.lines {
-        let colour = palette(next_colour);
-        next_colour += 1;
+    for (k, line) in panel.lines.iter().enumerate() {
+        let colour = palette(k);
         let stroke = if line.dashed {
             theme.stroke.max(2) - 1
         } else {

@@ -83,7 +83,10 @@ fn curves(data: &JobData, info: PlotInfo, what: &str) -> Figure {
             .replace('_', " ");
         (format!("loss ({loss})"), None)
     } else {
-        let fractions = train.iter().chain(&test).all(|p| !(p.1 > 1.0));
+        let fractions = train
+            .iter()
+            .chain(&test)
+            .all(|p| p.1.is_nan() || p.1 <= 1.0);
         if fractions {
             ("accuracy (fraction correct)".to_string(), Some((0.0, 1.0)))
         } else {

@@ -49,8 +49,10 @@ fn lag(spec: &Value) -> i64 {
     spec["correlation"]["lag"].as_i64().unwrap_or(1)
 }
 
-/// One scatter point per network: (n, C, I, swept value).
-fn ic_rows(data: &JobData) -> Vec<(Option<f64>, f64, Option<f64>, Option<f64>)> {
+/// What the scatter needs of one network: (n, C, I, swept value).
+type IcRow = (Option<f64>, f64, Option<f64>, Option<f64>);
+
+fn ic_rows(data: &JobData) -> Vec<IcRow> {
     let param = sweep_param(data.spec);
     let nets = networks(data);
     let from_result = data.result.is_some() || data.metrics.len() <= nets.len();
