@@ -8,6 +8,7 @@
 mod dense;
 mod gmres;
 mod kernel;
+mod preconditioner;
 mod small;
 #[cfg(test)]
 mod tests;
@@ -20,7 +21,8 @@ use crate::engine::flux::network::{Network, Noise};
 
 use kernel::Kernel;
 pub use kernel::SHARED_NOISE_NODES;
-pub use small::{SMALL_MAX_N, SmallAnalysis, analyze_small};
+pub use preconditioner::{PRECONDITIONER_MAX_N, Preconditioner};
+pub use small::{Neighbour, SMALL_MAX_N, SmallAnalysis, analyze_small, analyze_small_near};
 
 /// Largest N supported: the half-kernels then take 2 · 2^16 · 2^8 · 8 B = 256 MiB and one
 /// product π·T ~8.6 GFLOP; N = 17 would quadruple the work of every product.
