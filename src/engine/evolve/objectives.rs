@@ -90,7 +90,7 @@ pub struct Evaluator<'a> {
 
 impl Evaluator<'_> {
     /// All configured objectives of `genome`; `near` holds the parent's π (N ≤ 12) and
-    /// factorisation (N ≤ 9), when known.
+    /// factorisation (N ≤ 8), when known.
     pub fn evaluate(&self, genome: &Genome, near: Neighbour) -> Result<Evaluation, Stopped> {
         if self.control.should_stop() {
             return Err(Stopped);
