@@ -2,7 +2,7 @@
 //! N = 6, 8, 10, and generations per second at N = 100 with the sampled correlation objective,
 //! all with the API's default strategy, (16+64) with Gaussian mutation std 0.1 under the
 //! Frobenius budget √N·3. Also the effect of warm-starting an offspring's solve from its
-//! parent's π, on one thread.
+//! parent's π, and of preconditioning it with the parent's LU, on one thread.
 //!
 //! Run with `cargo bench --bench evolution`; `RAYON_NUM_THREADS` sets the pool size. The best
 //! N = 8 genome is written as JSON (to `FLUXLAB_BENCH_JSON`, default
@@ -16,7 +16,9 @@ use fluxlab::engine::evolve::{
     Constraint, CorrelationSampling, EnsembleInit, EvolutionConfig, EvolutionState, Init,
     Objective, ObjectiveSpec, best, initialize, step,
 };
-use fluxlab::engine::flux::exact::{ExactOptions, analyze_small};
+use fluxlab::engine::flux::exact::{
+    ExactOptions, Neighbour, PRECONDITIONER_MAX_N, Preconditioner, analyze_small_near,
+};
 use fluxlab::engine::flux::network::Network;
 use ndarray::Array2;
 use serde_json::json;
@@ -86,7 +88,8 @@ fn timed_run(config: &EvolutionConfig) -> (EvolutionState, Timing) {
 }
 
 /// Single-thread cost of one solve (fastest of three) for 200 offspring-like neighbours of the
-/// final population, warm-started from the parent's π vs cold, and the products spent.
+/// final population: cold, warm-started from the parent's π, and preconditioned with the
+/// parent's LU (whose own cost is reported apart); and the products spent.
 fn warm_start_effect(config: &EvolutionConfig, state: &EvolutionState) -> SolveCost {
     let options = ExactOptions {
         tolerance: config.mi_tolerance,
@@ -94,9 +97,24 @@ fn warm_start_effect(config: &EvolutionConfig, state: &EvolutionState) -> SolveC
     };
     let n = config.n;
     let mut cost = SolveCost::default();
+    let networks: Vec<Network> = state
+        .population
+        .iter()
+        .map(|p| {
+            let w = Array2::from_shape_vec((n, n), p.genome.weights.clone()).expect("N×N");
+            Network::new(w)
+        })
+        .collect();
+    let t = Instant::now();
+    let factorised: Vec<Option<Preconditioner>> = networks
+        .iter()
+        .map(|net| (n <= PRECONDITIONER_MAX_N).then(|| Preconditioner::new(net)))
+        .collect();
+    cost.lu_seconds = t.elapsed().as_secs_f64() / networks.len() as f64;
     let children = 200;
     for k in 0..children {
-        let parent = &state.population[k % state.population.len()];
+        let p = k % state.population.len();
+        let parent = &state.population[p];
         let weights: Vec<f64> = parent
             .genome
             .weights
@@ -105,35 +123,42 @@ fn warm_start_effect(config: &EvolutionConfig, state: &EvolutionState) -> SolveC
             .map(|(j, w)| w + 0.1 * (((j * 7919 + k * 104729) % 1000) as f64 / 500.0 - 1.0))
             .collect();
         let net = Network::new(Array2::from_shape_vec((n, n), weights).expect("N×N"));
-        for (warm, start) in [(true, parent.stationary.as_deref()), (false, None)] {
+        let warm = parent.stationary.as_deref();
+        let variants = [
+            Neighbour::default(),
+            Neighbour {
+                pi: warm,
+                preconditioner: None,
+            },
+            Neighbour {
+                pi: warm,
+                preconditioner: factorised[p].as_ref(),
+            },
+        ];
+        for (v, near) in variants.into_iter().enumerate() {
             // The fastest of three: preemption by other work only ever adds time.
             let mut fastest = f64::INFINITY;
             let mut products = 0;
             for _ in 0..3 {
                 let t = Instant::now();
-                let r = analyze_small(&net, start, &options, false);
+                let r = analyze_small_near(&net, near, &options, false);
                 fastest = fastest.min(t.elapsed().as_secs_f64());
                 products = r.convergence.iterations;
             }
-            let (seconds, count) = if warm {
-                (&mut cost.warm_seconds, &mut cost.warm_products)
-            } else {
-                (&mut cost.cold_seconds, &mut cost.cold_products)
-            };
-            *seconds += fastest / children as f64;
-            *count += products as f64 / children as f64;
+            cost.seconds[v] += fastest / children as f64;
+            cost.products[v] += products as f64 / children as f64;
         }
     }
     cost
 }
 
-/// Mean time and kernel products of one solve, with and without the parent's π as start.
+/// Mean time and kernel products of one solve: cold, warm-started from the parent's π, and
+/// also preconditioned with the parent's LU (`lu_seconds` per factorisation).
 #[derive(Default)]
 struct SolveCost {
-    warm_seconds: f64,
-    warm_products: f64,
-    cold_seconds: f64,
-    cold_products: f64,
+    seconds: [f64; 3],
+    products: [f64; 3],
+    lu_seconds: f64,
 }
 
 /// Sizes from `FLUXLAB_BENCH_N` (comma-separated; default all of 6, 8, 10 and 100).
@@ -170,11 +195,15 @@ fn main() {
         );
         let cost = warm_start_effect(&config, &state);
         println!(
-            "     one solve, one thread: warm start {:.1} µs ({:.1} products), cold {:.1} µs ({:.1} products)",
-            cost.warm_seconds * 1e6,
-            cost.warm_products,
-            cost.cold_seconds * 1e6,
-            cost.cold_products
+            "     one solve, one thread: cold {:.1} µs ({:.1} products), warm start {:.1} µs ({:.1}), \
+             preconditioned {:.1} µs ({:.1}); parent LU {:.1} µs",
+            cost.seconds[0] * 1e6,
+            cost.products[0],
+            cost.seconds[1] * 1e6,
+            cost.products[1],
+            cost.seconds[2] * 1e6,
+            cost.products[2],
+            cost.lu_seconds * 1e6
         );
         records.push(json!({
             "n": n, "objective": "mi", "generations": generations,
@@ -182,8 +211,11 @@ fn main() {
             "evaluations": state.evaluations, "evaluations_per_second": rate,
             "evaluations_per_cpu_second": cpu_rate,
             "best_mi_bits": mi, "best_weights": top.genome.weights,
-            "warm_solve_us": cost.warm_seconds * 1e6, "warm_products": cost.warm_products,
-            "cold_solve_us": cost.cold_seconds * 1e6, "cold_products": cost.cold_products,
+            "cold_solve_us": cost.seconds[0] * 1e6, "cold_products": cost.products[0],
+            "warm_solve_us": cost.seconds[1] * 1e6, "warm_products": cost.products[1],
+            "preconditioned_solve_us": cost.seconds[2] * 1e6,
+            "preconditioned_products": cost.products[2],
+            "parent_lu_us": cost.lu_seconds * 1e6,
         }));
     }
     let n = 100;

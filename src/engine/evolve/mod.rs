@@ -27,13 +27,14 @@ mod stats;
 mod tests;
 mod validate;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::control::{Control, Stopped};
-use crate::engine::flux::exact::SMALL_MAX_N;
+use crate::engine::flux::exact::{Neighbour, PRECONDITIONER_MAX_N, Preconditioner, SMALL_MAX_N};
 use crate::engine::rng::stream;
 
 pub use config::{
@@ -83,6 +84,22 @@ pub struct Individual {
         with = "floats::option_vec"
     )]
     pub stationary: Option<Vec<f64>>,
+    /// Its factorised system, the preconditioner of its children's solves: a cache of a pure
+    /// function of the genome, built when first needed and rebuilt after a resume, so it is
+    /// neither checkpointed nor compared.
+    #[serde(skip)]
+    pub factorised: Factorised,
+}
+
+/// A cached [`Preconditioner`] of an individual's genome. Equal to any other: it is a
+/// function of the genome, which equality already compares.
+#[derive(Debug, Clone, Default)]
+pub struct Factorised(Option<Arc<Preconditioner>>);
+
+impl PartialEq for Factorised {
+    fn eq(&self, _: &Factorised) -> bool {
+        true
+    }
 }
 
 /// Everything needed to continue a run bit for bit: checkpoint this (as JSON) after any step.
@@ -128,7 +145,8 @@ pub fn initialize(
         .collect();
     assert!(problems.is_empty(), "invalid evolution setup: {problems:?}");
     let genomes = initial::genomes(config, init);
-    let jobs: Vec<(&Genome, Option<&[f64]>)> = genomes.iter().map(|g| (g, None)).collect();
+    let jobs: Vec<(&Genome, Neighbour)> =
+        genomes.iter().map(|g| (g, Neighbour::default())).collect();
     let measured = evaluate_all(config, 0, &jobs, control)?;
     let counts = Counts::default().add(&measured);
     let pool = individuals(config, genomes.clone(), measured, 0);
@@ -147,13 +165,20 @@ pub fn step(
         evaluations: state.evaluations,
         unconverged: state.unconverged_evaluations,
     };
-    let parents = remeasured_parents(config, state, generation, &mut counts, control)?;
+    let mut parents = remeasured_parents(config, state, generation, &mut counts, control)?;
+    factorise_parents(config, &mut parents);
     let children: Vec<(Genome, usize)> = (0..config.offspring)
         .map(|k| child(config, &parents, generation, k))
         .collect();
-    let jobs: Vec<(&Genome, Option<&[f64]>)> = children
+    let jobs: Vec<(&Genome, Neighbour)> = children
         .iter()
-        .map(|(g, p)| (g, parents[*p].stationary.as_deref()))
+        .map(|(g, p)| {
+            let near = Neighbour {
+                pi: parents[*p].stationary.as_deref(),
+                preconditioner: parents[*p].factorised.0.as_deref(),
+            };
+            (g, near)
+        })
         .collect();
     let measured = evaluate_all(config, generation, &jobs, control)?;
     counts = counts.add(&measured);
@@ -162,6 +187,24 @@ pub fn step(
     pool.extend(carried_over(config, parents));
     *state = finish_generation(config, generation, pool, counts);
     Ok(statistics(config, state))
+}
+
+/// Gives every parent its factorised system, the preconditioner of its children's exact
+/// solves (N ≤ [`PRECONDITIONER_MAX_N`] with an exact objective), reusing those of parents
+/// that already had one. Each is a pure function of the parent's genome.
+fn factorise_parents(config: &EvolutionConfig, parents: &mut [Individual]) {
+    let exact = config.has(Objective::Mi)
+        || (config.has(Objective::Correlation) && !config.correlation_is_sampled());
+    if !exact || config.n > PRECONDITIONER_MAX_N {
+        return;
+    }
+    parents
+        .par_iter_mut()
+        .filter(|p| p.factorised.0.is_none())
+        .for_each(|p| {
+            let net = p.genome.network(config);
+            p.factorised = Factorised(Some(Arc::new(Preconditioner::new(&net))));
+        });
 }
 
 /// Offspring `k` of `generation`: a mutated, constrained copy of the chosen parent, and the
@@ -221,10 +264,16 @@ fn remeasured_parents(
     if !config.is_noisy() {
         return Ok(state.population.clone());
     }
-    let jobs: Vec<(&Genome, Option<&[f64]>)> = state
+    let jobs: Vec<(&Genome, Neighbour)> = state
         .population
         .iter()
-        .map(|i| (&i.genome, i.stationary.as_deref()))
+        .map(|i| {
+            let near = Neighbour {
+                pi: i.stationary.as_deref(),
+                preconditioner: None,
+            };
+            (&i.genome, near)
+        })
         .collect();
     let measured = evaluate_all(config, generation, &jobs, control)?;
     *counts = counts.add(&measured);
@@ -259,6 +308,7 @@ fn individuals(
             crowding: None,
             born,
             stationary: m.stationary,
+            factorised: Factorised::default(),
         })
         .collect()
 }
@@ -286,7 +336,7 @@ fn finish_generation(
 fn evaluate_all(
     config: &EvolutionConfig,
     generation: u64,
-    jobs: &[(&Genome, Option<&[f64]>)],
+    jobs: &[(&Genome, Neighbour)],
     control: &dyn Control,
 ) -> Result<Vec<Evaluation>, Stopped> {
     let evaluator = Evaluator {
@@ -296,8 +346,8 @@ fn evaluate_all(
     };
     let done = AtomicUsize::new(0);
     let message = format!("generation {generation}: measuring {} genomes", jobs.len());
-    let run = |&(genome, warm): &(&Genome, Option<&[f64]>)| {
-        let result = evaluator.evaluate(genome, warm);
+    let run = |&(genome, near): &(&Genome, Neighbour)| {
+        let result = evaluator.evaluate(genome, near);
         let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
         control.progress(finished as f64 / jobs.len() as f64, &message);
         result

@@ -10,7 +10,9 @@ use super::genome::Genome;
 use super::{DOMAIN_EVOLUTION, PURPOSE_ATTRACTORS, PURPOSE_CORRELATION, floats, sampler};
 use crate::engine::control::{Control, Stopped};
 use crate::engine::flux::attractors::find_attractors;
-use crate::engine::flux::exact::{ExactOptions, SMALL_MAX_N, analyze_exact, analyze_small};
+use crate::engine::flux::exact::{
+    ExactOptions, Neighbour, SMALL_MAX_N, analyze_exact, analyze_small_near,
+};
 use crate::engine::flux::network::Network;
 use crate::engine::rng::stream;
 
@@ -87,8 +89,9 @@ pub struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
-    /// All configured objectives of `genome`; `warm` is the parent's π (N ≤ 12).
-    pub fn evaluate(&self, genome: &Genome, warm: Option<&[f64]>) -> Result<Evaluation, Stopped> {
+    /// All configured objectives of `genome`; `near` holds the parent's π (N ≤ 12) and
+    /// factorisation (N ≤ 8), when known.
+    pub fn evaluate(&self, genome: &Genome, near: Neighbour) -> Result<Evaluation, Stopped> {
         if self.control.should_stop() {
             return Err(Stopped);
         }
@@ -97,7 +100,7 @@ impl Evaluator<'_> {
         let mut values = ObjectiveValues::default();
         let mut stationary = None;
         if self.needs_exact() {
-            stationary = self.exact(&net, warm, &mut values)?;
+            stationary = self.exact(&net, near, &mut values)?;
         }
         if config.correlation_is_sampled() {
             values.correlation_rms = Some(self.sampled_correlation(&net));
@@ -117,7 +120,7 @@ impl Evaluator<'_> {
     fn exact(
         &self,
         net: &Network,
-        warm: Option<&[f64]>,
+        near: Neighbour,
         values: &mut ObjectiveValues,
     ) -> Result<Option<Vec<f64>>, Stopped> {
         let config = self.config;
@@ -129,8 +132,12 @@ impl Evaluator<'_> {
         };
         let want_mi = config.has(Objective::Mi);
         if config.n <= SMALL_MAX_N {
-            let warm = warm.filter(|w| w.len() == 1 << config.n);
-            let r = analyze_small(net, warm, &options, want_c);
+            let states = 1 << config.n;
+            let near = Neighbour {
+                pi: near.pi.filter(|w| w.len() == states),
+                preconditioner: near.preconditioner.filter(|p| p.states() == states),
+            };
+            let r = analyze_small_near(net, near, &options, want_c);
             values.mi_bits = want_mi.then_some(r.mi_bits);
             values.correlation_rms = r.correlation.map(|c| c.rms);
             values.residual_l1 = Some(r.convergence.residual_l1);

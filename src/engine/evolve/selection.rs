@@ -85,6 +85,7 @@ pub fn first_front(population: &[Individual]) -> Vec<Individual> {
         .filter(|i| i.rank == Some(0))
         .map(|i| Individual {
             stationary: None,
+            factorised: super::Factorised::default(),
             ..i.clone()
         })
         .collect()

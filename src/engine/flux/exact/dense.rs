@@ -5,6 +5,7 @@ use faer::Mat;
 use faer::prelude::Solve;
 use rayon::prelude::*;
 
+use super::clear_upper_vector_state;
 use super::kernel::Kernel;
 use super::normalize;
 
@@ -28,6 +29,7 @@ pub(super) fn solve(kernel: &Kernel) -> Vec<f64> {
     });
     let rhs = Mat::from_fn(states, 1, |_, _| u);
     let solution = system.partial_piv_lu().solve(&rhs);
+    clear_upper_vector_state();
     let mut pi: Vec<f64> = (0..states).map(|i| solution[(i, 0)]).collect();
     normalize(&mut pi);
     pi

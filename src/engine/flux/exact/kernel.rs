@@ -8,6 +8,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
+use super::clear_upper_vector_state;
 use crate::engine::flux::gauss_hermite::GaussHermite;
 use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2, sigmoid};
 
@@ -170,6 +171,7 @@ impl Kernel {
             let accum = if k == 0 { Accum::Replace } else { Accum::Add };
             matmul(dst.as_mut(), accum, lhs, rhs, c.weight, Par::Seq);
         }
+        clear_upper_vector_state();
     }
 
     /// ‖x·T − x‖₁, using `image` as scratch for x·T.

@@ -4,13 +4,17 @@
 //!
 //! π comes from a dense LU solve for N ≤ `dense_max_n` and otherwise from restarted GMRES on
 //! matrix-free products π·T (one GEMM of two half-kernels each; see the `kernel` submodule).
+//! Search loops over many nearby small networks use the sequential `small` solver instead,
+//! optionally started from a neighbour's π and preconditioned with its LU (`preconditioner`).
 
 mod dense;
 mod gmres;
 mod kernel;
+mod preconditioner;
 mod small;
 #[cfg(test)]
 mod tests;
+mod vector_state;
 
 use rayon::prelude::*;
 
@@ -20,7 +24,9 @@ use crate::engine::flux::network::{Network, Noise};
 
 use kernel::Kernel;
 pub use kernel::SHARED_NOISE_NODES;
-pub use small::{SMALL_MAX_N, SmallAnalysis, analyze_small};
+pub use preconditioner::{PRECONDITIONER_MAX_N, Preconditioner};
+pub use small::{Neighbour, SMALL_MAX_N, SmallAnalysis, analyze_small, analyze_small_near};
+pub(crate) use vector_state::clear_upper_vector_state;
 
 /// Largest N supported: the half-kernels then take 2 · 2^16 · 2^8 · 8 B = 256 MiB and one
 /// product π·T ~8.6 GFLOP; N = 17 would quadruple the work of every product.
@@ -58,8 +64,9 @@ impl Default for ExactOptions {
 /// for an exact one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Convergence {
-    /// "dense_lu", "gmres", "dense_lu+gmres" (an LU solution refined by GMRES), or
-    /// "gmres_warm" (GMRES from a caller's start, [`analyze_exact_from`]).
+    /// "dense_lu", "gmres", "dense_lu+gmres" (an LU solution refined by GMRES),
+    /// "gmres_warm" (GMRES from a caller's start, [`analyze_exact_from`]), or
+    /// "gmres_preconditioned" (the small solver with a neighbour's LU, [`analyze_small_near`]).
     pub solver: String,
     /// Kernel products (matrix–vector products) spent, including residual checks; a dense solve
     /// counts its one residual check.

@@ -15,6 +15,7 @@ use crate::engine::flux::correlation::CorrelationStats;
 use crate::engine::flux::gauss_hermite::GaussHermite;
 use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2};
 
+use super::preconditioner::Preconditioner;
 use super::{Convergence, ExactOptions, convergence, correlation_from_pi, entropy_bits, normalize};
 
 /// Largest N accepted: 2^12 states, half-kernels of 2 · 4096 · 64 doubles (4 MiB) and a
@@ -38,8 +39,18 @@ pub struct SmallAnalysis {
     pub conditional_entropy_bits: f64,
     /// C from π, when asked for.
     pub correlation: Option<CorrelationStats>,
-    /// "gmres" (from the uniform distribution) or "gmres_warm" (from the caller's start).
+    /// "gmres" (from the uniform distribution), "gmres_warm" (from the caller's start) or
+    /// "gmres_preconditioned" (with a neighbour's factorisation).
     pub convergence: Convergence,
+}
+
+/// What a search knows about a network close to the one analysed (an evolution's parent).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Neighbour<'a> {
+    /// Its stationary distribution: the start of GMRES instead of the uniform one.
+    pub pi: Option<&'a [f64]>,
+    /// Its factorised system: the preconditioner of GMRES.
+    pub preconditioner: Option<&'a Preconditioner>,
 }
 
 /// Exact π, I and optionally C of a small network on the calling thread, starting GMRES from
@@ -55,6 +66,26 @@ pub fn analyze_small(
     options: &ExactOptions,
     with_correlation: bool,
 ) -> SmallAnalysis {
+    let near = Neighbour {
+        pi: start,
+        preconditioner: None,
+    };
+    analyze_small_near(net, near, options, with_correlation)
+}
+
+/// Like [`analyze_small`], with GMRES started from `near.pi` and preconditioned with
+/// `near.preconditioner` (when given). The result is a deterministic function of the network
+/// and of `near`.
+///
+/// # Panics
+/// As [`analyze_small`], and if the preconditioner is for a different N.
+pub fn analyze_small_near(
+    net: &Network,
+    near: Neighbour,
+    options: &ExactOptions,
+    with_correlation: bool,
+) -> SmallAnalysis {
+    let start = near.pi;
     let n = net.n();
     assert!(
         (1..=SMALL_MAX_N).contains(&n),
@@ -76,12 +107,15 @@ pub fn analyze_small(
         }
         None => vec![1.0 / factors.states as f64; factors.states],
     };
-    let mut solver = Solver::new(&factors);
+    if let Some(p) = near.preconditioner {
+        assert_eq!(p.states(), factors.states, "a preconditioner for another N");
+    }
+    let mut solver = Solver::new(&factors, near.preconditioner);
     let (pi, iterations, residual_l1) = solver.solve(initial, options);
-    let name = if start.is_some() {
-        "gmres_warm"
-    } else {
-        "gmres"
+    let name = match (near.preconditioner, start) {
+        (Some(_), _) => "gmres_preconditioned",
+        (None, Some(_)) => "gmres_warm",
+        (None, None) => "gmres",
     };
     let state_entropy_bits = entropy_bits(&pi);
     let conditional_entropy_bits: f64 = pi.iter().zip(&factors.entropy).map(|(p, h)| p * h).sum();
@@ -99,8 +133,8 @@ pub fn analyze_small(
 
 /// The transition kernel as two half-kernels, plus per-state firing probabilities and
 /// outcome entropies.
-struct Factors {
-    states: usize,
+pub(super) struct Factors {
+    pub(super) states: usize,
     /// Outcomes of the low half A (⌊N/2⌋ neurons) and the high half B.
     wa: usize,
     wb: usize,
@@ -115,7 +149,7 @@ struct Factors {
 }
 
 impl Factors {
-    fn new(net: &Network) -> Factors {
+    pub(super) fn new(net: &Network) -> Factors {
         let n = net.n();
         let states = 1usize << n;
         let low_bits = n / 2;
@@ -140,6 +174,17 @@ impl Factors {
             high,
             probabilities,
             entropy,
+        }
+    }
+
+    /// T(·|x) over all 2^N outcomes into `out` (index = target state y = a + b·wa).
+    pub(super) fn transition_column(&self, x: usize, out: &mut [f64]) {
+        let low = &self.low[x * self.wa..(x + 1) * self.wa];
+        let high = &self.high[x * self.wb..(x + 1) * self.wb];
+        for (row, &h) in out.chunks_exact_mut(self.wa).zip(high) {
+            for (o, &l) in row.iter_mut().zip(low) {
+                *o = l * h;
+            }
         }
     }
 
@@ -293,6 +338,12 @@ fn fill_outcomes(probs: &[f64], out: &mut [f64]) {
 /// Restarted GMRES on (I − Tᵀ + u·1ᵀ)·π = u with all scratch allocated once.
 struct Solver<'a> {
     factors: &'a Factors,
+    /// A neighbour's A⁻¹ (right preconditioning).
+    preconditioner: Option<&'a Preconditioner>,
+    /// M⁻¹·v_j, the vector the operator is applied to.
+    preconditioned: Vec<f64>,
+    /// All ones, to sum a vector with [`dot`]'s parallel add chains.
+    ones: Vec<f64>,
     /// Krylov basis, vector k at `basis[k * states..]`.
     basis: Vec<f64>,
     /// Hessenberg columns after rotation (column j has j + 1 entries).
@@ -302,10 +353,13 @@ struct Solver<'a> {
 }
 
 impl<'a> Solver<'a> {
-    fn new(factors: &'a Factors) -> Self {
+    fn new(factors: &'a Factors, preconditioner: Option<&'a Preconditioner>) -> Self {
         let states = factors.states;
         Solver {
             factors,
+            preconditioner,
+            preconditioned: vec![0.0; states],
+            ones: vec![1.0; states],
             basis: vec![0.0; (RESTART + 1) * states],
             columns: Vec::with_capacity(RESTART),
             rotations: Vec::with_capacity(RESTART),
@@ -428,24 +482,41 @@ impl<'a> Solver<'a> {
         back_substitute(&self.columns, &g)
     }
 
-    /// `x += V·y` for the coefficients returned by [`Solver::cycle`].
+    /// `x += M⁻¹·V·y` for the coefficients returned by [`Solver::cycle`] (M = I without a
+    /// preconditioner).
     #[inline(always)]
-    fn add_correction(&self, x: &mut [f64], y: &[f64]) {
+    fn add_correction(&mut self, x: &mut [f64], y: &[f64]) {
         let states = self.factors.states;
+        let correction = &mut self.preconditioned;
+        correction.fill(0.0);
         for (v, &yi) in self.basis.chunks_exact(states).zip(y) {
-            for (xi, vi) in x.iter_mut().zip(v) {
-                *xi += yi * vi;
+            for (c, vi) in correction.iter_mut().zip(v) {
+                *c += yi * vi;
             }
+        }
+        if let Some(p) = self.preconditioner {
+            p.solve_in_place(correction);
+        }
+        for (xi, c) in x.iter_mut().zip(correction.iter()) {
+            *xi += c;
         }
     }
 
-    /// `out = A·v_j = v_j − Tᵀ·v_j + u·(1ᵀ·v_j)`.
+    /// `out = A·M⁻¹·v_j` with A·v = v − Tᵀ·v + u·(1ᵀ·v).
     #[inline(always)]
     fn operator<const C: usize>(&mut self, j: usize, out: &mut [f64]) {
         let states = self.factors.states;
-        let v = &self.basis[j * states..(j + 1) * states];
+        let basis = &self.basis[j * states..(j + 1) * states];
+        let v = match self.preconditioner {
+            Some(p) => {
+                self.preconditioned.copy_from_slice(basis);
+                p.solve_in_place(&mut self.preconditioned);
+                &self.preconditioned[..]
+            }
+            None => basis,
+        };
         self.factors.apply::<C>(v, out);
-        let shift = v.iter().sum::<f64>() / states as f64;
+        let shift = dot(v, &self.ones) / states as f64;
         for (o, vi) in out.iter_mut().zip(v) {
             *o = vi - *o + shift;
         }
@@ -498,12 +569,13 @@ fn back_substitute(columns: &[Vec<f64>], g: &[f64]) -> Vec<f64> {
     y
 }
 
-/// Dot product with four partial sums (independent add chains that vectorise, in a fixed
-/// order whatever the vector width).
+/// Dot product with eight partial sums (independent add chains that fill one 512-bit or two
+/// 256-bit registers, in a fixed order whatever the vector width).
 #[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    const LANES: usize = 8;
+    let mut acc = [0.0; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let tail: f64 = ca
         .remainder()
         .iter()
@@ -511,12 +583,18 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
         .map(|(x, y)| x * y)
         .sum();
     for (x, y) in ca.zip(cb) {
-        let (x, y): (&[f64; 4], &[f64; 4]) = (x.try_into().unwrap(), y.try_into().unwrap());
-        for k in 0..4 {
+        let (x, y): (&[f64; LANES], &[f64; LANES]) = (x.try_into().unwrap(), y.try_into().unwrap());
+        for k in 0..LANES {
             acc[k] += x[k] * y[k];
         }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    let quads = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
+    (quads[0] + quads[1]) + (quads[2] + quads[3]) + tail
 }
 
 #[inline(always)]

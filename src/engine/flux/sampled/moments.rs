@@ -9,6 +9,8 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par};
 
+use crate::engine::flux::exact::clear_upper_vector_state;
+
 /// Largest count that f32 still represents exactly (and with it every smaller integer).
 const F32_EXACT: usize = 1 << 24;
 
@@ -137,6 +139,7 @@ impl Moments {
             -1.0,
             Par::Seq,
         );
+        clear_upper_vector_state();
         let mut out = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
@@ -195,6 +198,8 @@ impl Accumulator {
             1.0f32,
             Par::Seq,
         );
+        // The simulation's scalar code runs next: see `clear_upper_vector_state`.
+        clear_upper_vector_state();
         self.pending += block.len;
     }
 

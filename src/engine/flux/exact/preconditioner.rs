@@ -1,0 +1,413 @@
+//! A nearby network's factorised system as a GMRES preconditioner for the small solver.
+//!
+//! An evolution's offspring are small mutations of their parent, so the parent's matrix
+//! A_p = I − T_pᵀ + u·1ᵀ is close to the child's A. Preconditioning the child's GMRES with
+//! A_p⁻¹ (one dense LU per parent, shared by all its children) leaves A·A_p⁻¹ = I + (A − A_p)·A_p⁻¹
+//! with eigenvalues clustered around 1, so a solve takes about ten products instead of the
+//! ~50 that slowly mixing (near-N-rooks) kernels need unpreconditioned.
+//!
+//! The LU and the triangular solves are written out here rather than taken from faer: at
+//! 256 × 256 faer's versions measured 2–3× slower per CPU-second on this machine (run-time
+//! dispatch, allocation, and AVX-512 kernels that leave the upper vector state dirty for the
+//! legacy-SSE code between them), and these loops — one fused multiply-add per term in a fixed
+//! order, compiled for AVX-512, AVX2 or neither — give the same bits on every vector width,
+//! like the rest of the small solver. The factorisation is a pure function of the network, so
+//! a run that rebuilds it after a resume gets the same bits.
+
+use super::small::Factors;
+use crate::engine::flux::network::{Network, Noise};
+
+/// Largest N with a preconditioner: its LU takes 4^N doubles (512 KiB at N = 8) and (2^N)³/3
+/// fused multiply-adds, 8× more per step of N while a product grows 4×. Measured per offspring
+/// of an evolution (LU share included): 4× faster at N = 6, 1.1–1.24× at N = 8; N = 9 was not
+/// measured and would pay 8× for the LU, so it stops here.
+pub const PRECONDITIONER_MAX_N: usize = 8;
+
+/// LU factors with row pivoting of A = I − Tᵀ + u·1ᵀ of one network: P·A = L·U.
+pub struct Preconditioner {
+    states: usize,
+    /// Column-major; L (unit diagonal implied) below the diagonal, U on and above it.
+    lu: Vec<f64>,
+    /// Row k was swapped with row `swaps[k]` ≥ k at step k.
+    swaps: Vec<usize>,
+}
+
+impl std::fmt::Debug for Preconditioner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Preconditioner({} states)", self.states)
+    }
+}
+
+impl Preconditioner {
+    /// Factorises the system of `net`.
+    ///
+    /// # Panics
+    /// If N is 0 or above [`PRECONDITIONER_MAX_N`], or the network has shared noise.
+    pub fn new(net: &Network) -> Preconditioner {
+        let n = net.n();
+        assert!(
+            (1..=PRECONDITIONER_MAX_N).contains(&n),
+            "a preconditioner needs 1 ≤ N ≤ {PRECONDITIONER_MAX_N}, got {n}"
+        );
+        assert!(
+            !matches!(net.noise, Noise::Shared { std } if std > 0.0),
+            "a preconditioner does not handle shared noise"
+        );
+        let factors = Factors::new(net);
+        let states = factors.states;
+        let u = 1.0 / states as f64;
+        // Column x: u − T(·|x), plus 1 on the diagonal.
+        let mut lu = vec![0.0; states * states];
+        for (x, column) in lu.chunks_exact_mut(states).enumerate() {
+            factors.transition_column(x, column);
+            for a in column.iter_mut() {
+                *a = u - *a;
+            }
+            column[x] += 1.0;
+        }
+        let mut swaps = vec![0; states];
+        factorise(&mut lu, states, &mut swaps);
+        Preconditioner { states, lu, swaps }
+    }
+
+    /// Number of states 2^N of the network it was built from.
+    pub fn states(&self) -> usize {
+        self.states
+    }
+
+    /// `v ← A⁻¹·v` by the row swaps and two triangular solves, column by column.
+    #[inline(always)]
+    pub(super) fn solve_in_place(&self, v: &mut [f64]) {
+        let n = self.states;
+        assert_eq!(v.len(), n);
+        for (k, &p) in self.swaps.iter().enumerate() {
+            v.swap(k, p);
+        }
+        for (k, column) in self.lu.chunks_exact(n).enumerate() {
+            let x = -v[k];
+            axpy(x, &column[k + 1..], &mut v[k + 1..]);
+        }
+        for (k, column) in self.lu.chunks_exact(n).enumerate().rev() {
+            v[k] /= column[k];
+            let x = -v[k];
+            axpy(x, &column[..k], &mut v[..k]);
+        }
+    }
+}
+
+/// `y += a·x`, one fused multiply-add per entry.
+#[inline(always)]
+fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi = a.mul_add(*xi, *yi);
+    }
+}
+
+/// In-place LU with partial pivoting (first largest |entry| wins) of the column-major n × n
+/// matrix `a`, choosing the widest vector code the CPU offers (all give the same bits).
+fn factorise(a: &mut [f64], n: usize, swaps: &mut [usize]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("fma") {
+            // SAFETY: the CPU supports AVX-512F and FMA, as checked just above.
+            return unsafe { factorise_avx512(a, n, swaps) };
+        }
+        if has!("avx2") && has!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, as checked just above.
+            return unsafe { factorise_avx2(a, n, swaps) };
+        }
+    }
+    factorise_portable(a, n, swaps);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn factorise_avx512(a: &mut [f64], n: usize, swaps: &mut [usize]) {
+    factorise_portable(a, n, swaps);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn factorise_avx2(a: &mut [f64], n: usize, swaps: &mut [usize]) {
+    factorise_portable(a, n, swaps);
+}
+
+/// Columns per panel of the blocked elimination: a panel of multipliers (2^N × 8 doubles,
+/// 16 KiB at N = 8) stays in L1 while every later column is updated by it.
+const PANEL: usize = 8;
+
+/// Blocked right-looking elimination. Each panel of PANEL columns is factorised on its own
+/// (pivot search in column k, row swap within the panel, multipliers stored in place of the
+/// column, update of the panel's later columns); then every column outside the panel gets the
+/// panel's row swaps, and the later columns receive the panel's updates in register tiles.
+/// Every entry still receives its updates one fused multiply-add at a time in the order
+/// k = 0, 1, 2, …, exactly as in unblocked elimination.
+#[inline(always)]
+fn factorise_portable(a: &mut [f64], n: usize, swaps: &mut [usize]) {
+    for k0 in (0..n).step_by(PANEL) {
+        let k1 = (k0 + PANEL).min(n);
+        for k in k0..k1 {
+            let column = &a[k * n..(k + 1) * n];
+            let p = (k..n).fold(k, |best, i| {
+                if column[i].abs() > column[best].abs() {
+                    i
+                } else {
+                    best
+                }
+            });
+            swaps[k] = p;
+            if p != k {
+                for column in a[k0 * n..k1 * n].chunks_exact_mut(n) {
+                    column.swap(k, p);
+                }
+            }
+            let (done, rest) = a.split_at_mut((k + 1) * n);
+            let pivot_column = &mut done[k * n..];
+            let pivot = pivot_column[k];
+            if pivot != 0.0 {
+                for l in &mut pivot_column[k + 1..] {
+                    *l /= pivot;
+                }
+            }
+            for column in rest[..(k1 - k - 1) * n].chunks_exact_mut(n) {
+                let f = -column[k];
+                axpy(f, &pivot_column[k + 1..], &mut column[k + 1..]);
+            }
+        }
+        // The panel's row swaps, column by column, for the columns outside it.
+        let (before, panel_and_rest) = a.split_at_mut(k0 * n);
+        let rest = &mut panel_and_rest[(k1 - k0) * n..];
+        let panel_swaps: Vec<(usize, usize)> = (k0..k1)
+            .map(|k| (k, swaps[k]))
+            .filter(|&(k, p)| k != p)
+            .collect();
+        if !panel_swaps.is_empty() {
+            for column in before.chunks_exact_mut(n).chain(rest.chunks_exact_mut(n)) {
+                for &(k, p) in &panel_swaps {
+                    column.swap(k, p);
+                }
+            }
+        }
+        let (done, rest) = a.split_at_mut(k1 * n);
+        let panel = Panel::new(&done[k0 * n..], k0, k1, n);
+        for columns in rest.chunks_mut(TILE_COLUMNS * n) {
+            panel.update(columns);
+        }
+    }
+}
+
+/// Columns and rows of a register tile of the trailing update.
+const TILE_COLUMNS: usize = 4;
+const TILE_ROWS: usize = 8;
+
+/// The multipliers of columns k0..k1 (column-major, n rows each) of a factorised panel, and
+/// their rows below the panel packed by tile: `packed[t][kk]` = rows k1 + 8t .. k1 + 8t + 8
+/// of panel column kk (zero-padded when the panel is narrower than PANEL).
+struct Panel<'a> {
+    multipliers: &'a [f64],
+    packed: Vec<[[f64; TILE_ROWS]; PANEL]>,
+    k0: usize,
+    k1: usize,
+    n: usize,
+}
+
+impl<'a> Panel<'a> {
+    #[inline(always)]
+    fn new(multipliers: &'a [f64], k0: usize, k1: usize, n: usize) -> Self {
+        let tiles = (n - k1) / TILE_ROWS;
+        let mut packed = vec![[[0.0; TILE_ROWS]; PANEL]; tiles];
+        for (t, tile) in packed.iter_mut().enumerate() {
+            let r0 = k1 + t * TILE_ROWS;
+            for (rows, column) in tile.iter_mut().zip(multipliers.chunks_exact(n)) {
+                rows.copy_from_slice(&column[r0..r0 + TILE_ROWS]);
+            }
+        }
+        Panel {
+            multipliers,
+            packed,
+            k0,
+            k1,
+            n,
+        }
+    }
+
+    /// Applies the panel's eliminations to up to TILE_COLUMNS later columns: first within the
+    /// panel's rows (a small triangular solve), then below them, tile by tile.
+    #[inline(always)]
+    fn update(&self, columns: &mut [f64]) {
+        let (k0, k1, n) = (self.k0, self.k1, self.n);
+        let mut factors = [[0.0; PANEL]; TILE_COLUMNS];
+        for (column, f) in columns.chunks_exact_mut(n).zip(&mut factors) {
+            for k in k0..k1 {
+                let l = &self.multipliers[(k - k0) * n..(k - k0 + 1) * n];
+                let fk = -column[k];
+                f[k - k0] = fk;
+                for r in k + 1..k1 {
+                    column[r] = fk.mul_add(l[r], column[r]);
+                }
+            }
+        }
+        let tiled = k1 + self.packed.len() * TILE_ROWS;
+        if columns.len() == TILE_COLUMNS * n {
+            for (t, packed) in self.packed.iter().enumerate() {
+                tile(columns, &factors, packed, k1 + t * TILE_ROWS, n);
+            }
+        } else {
+            self.rows(columns, &factors, k1..tiled);
+        }
+        self.rows(columns, &factors, tiled..n);
+    }
+
+    /// The same updates entry by entry, for rows and columns that do not fill a tile.
+    #[inline(always)]
+    fn rows(
+        &self,
+        columns: &mut [f64],
+        factors: &[[f64; PANEL]; TILE_COLUMNS],
+        rows: std::ops::Range<usize>,
+    ) {
+        let n = self.n;
+        for (column, f) in columns.chunks_exact_mut(n).zip(factors) {
+            for (kk, l) in self.multipliers.chunks_exact(n).enumerate() {
+                for r in rows.clone() {
+                    column[r] = f[kk].mul_add(l[r], column[r]);
+                }
+            }
+        }
+    }
+}
+
+/// Rows r0..r0 + TILE_ROWS of TILE_COLUMNS columns, the sums held in registers while the
+/// panel's multipliers (`packed`) are applied in order.
+#[inline(always)]
+fn tile(
+    columns: &mut [f64],
+    factors: &[[f64; PANEL]; TILE_COLUMNS],
+    packed: &[[f64; TILE_ROWS]; PANEL],
+    r0: usize,
+    n: usize,
+) {
+    let mut acc = [[0.0; TILE_ROWS]; TILE_COLUMNS];
+    for (c, sums) in acc.iter_mut().enumerate() {
+        sums.copy_from_slice(&columns[c * n + r0..c * n + r0 + TILE_ROWS]);
+    }
+    for (kk, l) in packed.iter().enumerate() {
+        for (sums, f) in acc.iter_mut().zip(factors) {
+            for (s, &lr) in sums.iter_mut().zip(l) {
+                *s = f[kk].mul_add(lr, *s);
+            }
+        }
+    }
+    for (c, sums) in acc.iter().enumerate() {
+        columns[c * n + r0..c * n + r0 + TILE_ROWS].copy_from_slice(sums);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::flux::ensemble::Gaussian;
+    use crate::engine::flux::exact::{ExactOptions, Neighbour, analyze_small, analyze_small_near};
+    use crate::engine::rng::stream;
+    use ndarray::Array2;
+
+    fn gaussian(n: usize, std: f64, seed: u64) -> Array2<f64> {
+        let spec = Gaussian {
+            n,
+            mean: 0.0,
+            std,
+            density: 1.0,
+            balance: None,
+            self_connections: true,
+            scale_by_sqrt_n: false,
+        };
+        spec.sample(&mut stream(seed, &[n as u64]))
+    }
+
+    /// A·v with A = I − Tᵀ + u·1ᵀ, directly from the transition probabilities.
+    fn system_times(factors: &Factors, v: &[f64]) -> Vec<f64> {
+        let states = factors.states;
+        let total: f64 = v.iter().sum();
+        let mut out: Vec<f64> = v.iter().map(|x| x + total / states as f64).collect();
+        let mut column = vec![0.0; states];
+        for (x, &vx) in v.iter().enumerate() {
+            factors.transition_column(x, &mut column);
+            for (o, t) in out.iter_mut().zip(&column) {
+                *o -= t * vx;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn solves_the_system_it_factorised() {
+        for (n, std) in [(1, 1.0), (2, 2.0), (3, 1.0), (5, 3.0), (7, 1.5), (8, 2.0)] {
+            let net = Network::new(gaussian(n, std, 11));
+            let pre = Preconditioner::new(&net);
+            let factors = Factors::new(&net);
+            let b: Vec<f64> = (0..1 << n).map(|k| ((k * 31) % 17) as f64 - 8.0).collect();
+            let mut x = b.clone();
+            pre.solve_in_place(&mut x);
+            let back = system_times(&factors, &x);
+            let error = back
+                .iter()
+                .zip(&b)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(error < 1e-10, "N = {n}: ‖A·A⁻¹b − b‖∞ = {error:e}");
+        }
+    }
+
+    #[test]
+    fn every_vector_width_factorises_to_the_same_bits() {
+        let net = Network::new(gaussian(7, 2.5, 12));
+        let factors = Factors::new(&net);
+        let states = factors.states;
+        let mut dispatched = vec![0.0; states * states];
+        for (x, column) in dispatched.chunks_exact_mut(states).enumerate() {
+            factors.transition_column(x, column);
+            column
+                .iter_mut()
+                .for_each(|a| *a = 1.0 / states as f64 - *a);
+            column[x] += 1.0;
+        }
+        let mut portable = dispatched.clone();
+        let (mut s1, mut s2) = (vec![0; states], vec![0; states]);
+        factorise(&mut dispatched, states, &mut s1);
+        factorise_portable(&mut portable, states, &mut s2);
+        assert_eq!(s1, s2);
+        assert!(
+            dispatched
+                .iter()
+                .zip(&portable)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
+
+    #[test]
+    fn a_parents_factorisation_preconditions_its_childs_solve() {
+        let w = gaussian(8, 2.5, 13);
+        let options = ExactOptions {
+            tolerance: 1e-10,
+            ..ExactOptions::default()
+        };
+        let parent_net = Network::new(w.clone());
+        let parent = analyze_small(&parent_net, None, &options, true);
+        let pre = Preconditioner::new(&parent_net);
+        let child = Network::new(w.mapv(|v| v * 1.02 - 0.01));
+        let near = Neighbour {
+            pi: Some(&parent.pi),
+            preconditioner: Some(&pre),
+        };
+        let cold = analyze_small(&child, None, &options, true);
+        let fast = analyze_small_near(&child, near, &options, true);
+        assert_eq!(fast, analyze_small_near(&child, near, &options, true));
+        assert_eq!(fast.convergence.solver, "gmres_preconditioned");
+        assert!(fast.convergence.converged, "{:?}", fast.convergence);
+        assert!(fast.convergence.iterations * 3 < cold.convergence.iterations);
+        assert!((fast.mi_bits - cold.mi_bits).abs() < 1e-9);
+        let c = (fast.correlation.unwrap().rms, cold.correlation.unwrap().rms);
+        assert!((c.0 - c.1).abs() < 1e-9);
+    }
+}
