@@ -49,3 +49,25 @@ pub enum JobError {
     #[error("{0}")]
     Internal(String),
 }
+
+/// Maps an engine call's own progress (0..1 of one part) onto the whole job: part `index` of
+/// `total` (a network of a sweep, a generation of an evolution).
+pub struct PartControl<'a> {
+    pub ctx: &'a dyn JobContext,
+    /// What a part is called in progress messages ("network", "generation").
+    pub part: &'static str,
+    pub index: u64,
+    pub total: u64,
+}
+
+impl Control for PartControl<'_> {
+    fn should_stop(&self) -> bool {
+        self.ctx.should_stop()
+    }
+    fn progress(&self, fraction: f64, message: &str) {
+        let total = self.total.max(1);
+        let overall = (self.index as f64 + fraction.clamp(0.0, 1.0)) / total as f64;
+        let text = format!("{} {}/{}: {message}", self.part, self.index + 1, total);
+        self.ctx.report(self.index, total, overall, &text);
+    }
+}

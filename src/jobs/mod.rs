@@ -10,7 +10,7 @@ pub mod validation;
 
 use serde_json::Value;
 
-pub use context::{DatasetFiles, JobContext, JobError, JobOutcome};
+pub use context::{DatasetFiles, JobContext, JobError, JobOutcome, PartControl};
 pub use validation::{FieldError, Limits};
 
 /// The kinds of job the API names (API.md).

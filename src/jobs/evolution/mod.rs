@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::engine::evolve::{self, EvolutionState, GenerationStats};
 use crate::jobs::validation::{fresh_seed, parse_spec};
-use crate::jobs::{FieldError, JobContext, JobError, JobOutcome, Limits};
+use crate::jobs::{FieldError, JobContext, JobError, JobOutcome, Limits, PartControl};
 pub use spec::EvolutionSpec;
 
 /// Most generations one job may ask for.
@@ -126,7 +126,13 @@ pub fn run(
         }
         None => {
             ctx.report(0, total, 0.0, "evaluating the initial population");
-            let Ok(state) = evolve::initialize(&config, &spec.init(), ctx) else {
+            let control = PartControl {
+                ctx,
+                part: "generation",
+                index: 0,
+                total,
+            };
+            let Ok(state) = evolve::initialize(&config, &spec.init(), &control) else {
                 return Ok(JobOutcome::Stopped);
             };
             ctx.metrics(0, metrics_row(&evolve::statistics(&config, &state)));
@@ -149,7 +155,13 @@ pub fn run(
             save(&state, &started)?;
             return Ok(JobOutcome::Stopped);
         }
-        let Ok(stats) = evolve::step(&config, &mut state, ctx) else {
+        let control = PartControl {
+            ctx,
+            part: "generation",
+            index: state.generation,
+            total,
+        };
+        let Ok(stats) = evolve::step(&config, &mut state, &control) else {
             save(&state, &started)?;
             return Ok(JobOutcome::Stopped);
         };

@@ -16,7 +16,7 @@ use crate::engine::flux::correlation::CorrelationOptions;
 use crate::engine::flux::exact::{ExactOptions, analyze_exact};
 use crate::engine::flux::sampled::{SamplingOptions, analyze_sampled};
 use crate::engine::flux::stats::spearman;
-use crate::jobs::{JobContext, JobError, JobOutcome, Limits};
+use crate::jobs::{JobContext, JobError, JobOutcome, Limits, PartControl};
 
 /// Most attractors listed per network (largest basins first).
 pub const MAX_LISTED_ATTRACTORS: usize = 1_000;
@@ -28,25 +28,6 @@ const CHECKPOINT_INTERVAL_MS: u128 = 2_000;
 struct Checkpoint {
     networks: Vec<NetworkResult>,
     elapsed_ms: u64,
-}
-
-/// Maps the engine's per-network progress onto the whole job.
-struct NetworkControl<'a> {
-    ctx: &'a dyn JobContext,
-    index: usize,
-    total: usize,
-}
-
-impl Control for NetworkControl<'_> {
-    fn should_stop(&self) -> bool {
-        self.ctx.should_stop()
-    }
-    fn progress(&self, fraction: f64, message: &str) {
-        let overall = (self.index as f64 + fraction.clamp(0.0, 1.0)) / self.total as f64;
-        let text = format!("network {}/{}: {message}", self.index + 1, self.total);
-        self.ctx
-            .report(self.index as u64, self.total as u64, overall, &text);
-    }
 }
 
 pub fn run(
@@ -71,7 +52,12 @@ pub fn run(
     let mut last_checkpoint = Instant::now();
     let base_elapsed = state.elapsed_ms;
     for index in state.networks.len()..total {
-        let control = NetworkControl { ctx, index, total };
+        let control = PartControl {
+            ctx,
+            part: "network",
+            index: index as u64,
+            total: total as u64,
+        };
         control.progress(0.0, "starting");
         let planned = build_network(&spec, seed, index);
         let result = match analyze_network(&spec, limits, seed, &planned, &control) {
