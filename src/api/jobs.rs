@@ -395,8 +395,10 @@ pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Ap
             &row.status,
         ));
     }
-    state.runner.wake();
+    // Read the view before waking the runner: the answer is the job as resumed (queued), not
+    // whatever state a fast claim has already moved it to.
     let row = load(&state, &id).await?;
+    state.runner.wake();
     Ok((StatusCode::ACCEPTED, Json(JobView::from(&row))).into_response())
 }
 

@@ -217,6 +217,31 @@ test('the compare page overlays fitness curves of evolution jobs', async () => {
   await shot('compare');
 });
 
+test('a lif job shows its test accuracy and plots, and lif accuracy curves compare', async () => {
+  const lif = (seed) => api('/v1/jobs?wait=60', {
+    method: 'POST',
+    body: JSON.stringify({
+      kind: 'lif', name: `lif seed ${seed}`,
+      spec: { dataset: { builtin: 'mnist10k' }, split: { train: 512, test: 128 }, encoding: { type: 'poisson', steps: 8 }, layers: [{ type: 'lif', units: 32 }], batch_size: 64, epochs: 2, seed },
+    }),
+  });
+  const a = await lif(1);
+  const b = await lif(2);
+  assert.equal(a.status, 'succeeded');
+  assert.equal(b.status, 'succeeded');
+  await openJob(a.id);
+  const figures = page.locator('#result .figures');
+  await figures.waitFor();
+  assert.match(await figures.innerText(), new RegExp(`${(a.result.test_accuracy * 100).toFixed(2)} %`));
+  await page.waitForFunction(() => document.querySelectorAll('#plots figure svg').length >= 5, null, { timeout: 20000 });
+  await shot('job-lif');
+  await page.goto(`${server.base}/#/compare?kind=lif`);
+  await page.locator(`#c-${a.id}`).check();
+  await page.locator(`#c-${b.id}`).check();
+  await page.waitForFunction(() => document.querySelectorAll('#chart svg polyline').length === 2);
+  assert.match(await page.locator('#chart svg .legend').textContent(), /lif seed 2/);
+});
+
 test('a stored token is sent with every request, event streams included', async () => {
   const running = await api('/v1/jobs', {
     method: 'POST',
