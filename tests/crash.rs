@@ -133,6 +133,58 @@ fn wait_for(server: &Server, id: &str, status: &str, secs: u64) -> Value {
     }
 }
 
+/// Submits `spec` on a database of its own and waits for it to succeed; returns the server,
+/// still up so the caller can read the reference result, and the job id.
+fn run_uninterrupted(dir: &std::path::Path, kind: &str, spec: Value) -> (Server, String) {
+    let db = format!(
+        "sqlite://{}",
+        dir.join(format!("{kind}-reference.db")).display()
+    );
+    let server = start(&db);
+    let (status, job) = post(&server, "/v1/jobs", json!({"kind": kind, "spec": spec}));
+    assert_eq!(status, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    wait_for(&server, &id, "succeeded", 600);
+    (server, id)
+}
+
+/// Submits `spec`, kills the server with SIGKILL once `checkpoints` checkpoints exist while the
+/// job still runs, restarts on the same database and waits for the job to succeed there.
+fn run_killed_and_restarted(
+    dir: &std::path::Path,
+    kind: &str,
+    spec: Value,
+    checkpoints: usize,
+) -> (Server, String) {
+    let db = format!(
+        "sqlite://{}",
+        dir.join(format!("{kind}-crash.db")).display()
+    );
+    let mut first = start(&db);
+    let (status, job) = post(&first, "/v1/jobs", json!({"kind": kind, "spec": spec}));
+    assert_eq!(status, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let listed = get(&first, &format!("/v1/jobs/{id}/checkpoints"));
+        if listed.as_array().is_some_and(|c| c.len() >= checkpoints) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = get(&first, &format!("/v1/jobs/{id}"));
+    assert_eq!(
+        before["status"], "running",
+        "killed too late to test a resume: {before}"
+    );
+    first.child.kill().unwrap(); // SIGKILL
+    first.child.wait().unwrap();
+    let second = start(&db);
+    wait_for(&second, &id, "succeeded", 600);
+    (second, id)
+}
+
 fn sweep_spec() -> Value {
     json!({
         "network": {"ensemble": {"type": "gaussian", "n": 40, "std": 0.5, "replicates": 2},
@@ -147,59 +199,19 @@ fn sweep_spec() -> Value {
 #[test]
 fn kill_dash_nine_then_restart_resumes_to_the_identical_result() {
     let dir = tempfile::tempdir().unwrap();
-
-    // Uninterrupted reference run.
-    let reference_db = format!("sqlite://{}", dir.path().join("reference.db").display());
-    let mut reference = start(&reference_db);
-    let (status, job) = post(
-        &reference,
-        "/v1/jobs",
-        json!({"kind": "mi", "spec": sweep_spec()}),
-    );
-    assert_eq!(status, 201, "{job}");
-    let id = job["id"].as_str().unwrap().to_string();
-    wait_for(&reference, &id, "succeeded", 300);
+    let (reference, id) = run_uninterrupted(dir.path(), "mi", sweep_spec());
     let expected = get(&reference, &format!("/v1/jobs/{id}/result"));
     let expected_metrics = get(&reference, &format!("/v1/jobs/{id}/metrics"));
-    reference.child.kill().unwrap();
-    reference.child.wait().unwrap();
+    drop(reference);
 
-    // Run, kill -9 once a checkpoint exists and work remains, restart on the same database.
-    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
-    let mut first = start(&db);
-    let (_, job) = post(
-        &first,
-        "/v1/jobs",
-        json!({"kind": "mi", "spec": sweep_spec()}),
-    );
-    let id = job["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let checkpoints = get(&first, &format!("/v1/jobs/{id}/checkpoints"));
-        if checkpoints.as_array().is_some_and(|c| !c.is_empty()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let before = get(&first, &format!("/v1/jobs/{id}"));
-    assert_eq!(
-        before["status"], "running",
-        "killed too late to test a resume: {before}"
-    );
-    first.child.kill().unwrap(); // SIGKILL
-    first.child.wait().unwrap();
-
-    let mut second = start(&db);
-    let finished = wait_for(&second, &id, "succeeded", 300);
+    let (second, id) = run_killed_and_restarted(dir.path(), "mi", sweep_spec(), 1);
+    let finished = get(&second, &format!("/v1/jobs/{id}"));
     assert_eq!(finished["attempts"], 2, "the crash used up one attempt");
     let resumed = get(&second, &format!("/v1/jobs/{id}/result"));
     assert_eq!(resumed["networks"], expected["networks"]);
     assert_eq!(resumed["summary"], expected["summary"]);
     let metrics = get(&second, &format!("/v1/jobs/{id}/metrics"));
     assert_eq!(metrics, expected_metrics);
-    second.child.kill().unwrap();
-    second.child.wait().unwrap();
 }
 
 fn evolution_spec() -> Value {
@@ -216,47 +228,12 @@ fn evolution_spec() -> Value {
 #[test]
 fn evolution_killed_mid_run_resumes_bit_identically() {
     let dir = tempfile::tempdir().unwrap();
-    let mut reference = start(&format!("sqlite://{}", dir.path().join("ref.db").display()));
-    let (status, job) = post(
-        &reference,
-        "/v1/jobs",
-        json!({"kind": "evolution", "spec": evolution_spec()}),
-    );
-    assert_eq!(status, 201, "{job}");
-    let id = job["id"].as_str().unwrap().to_string();
-    wait_for(&reference, &id, "succeeded", 600);
+    let (reference, id) = run_uninterrupted(dir.path(), "evolution", evolution_spec());
     let expected = get(&reference, &format!("/v1/jobs/{id}/result"));
     let expected_metrics = get(&reference, &format!("/v1/jobs/{id}/metrics"));
-    reference.child.kill().unwrap();
-    reference.child.wait().unwrap();
+    drop(reference);
 
-    let db = format!("sqlite://{}", dir.path().join("evo.db").display());
-    let mut first = start(&db);
-    let (_, job) = post(
-        &first,
-        "/v1/jobs",
-        json!({"kind": "evolution", "spec": evolution_spec()}),
-    );
-    let id = job["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let checkpoints = get(&first, &format!("/v1/jobs/{id}/checkpoints"));
-        if checkpoints.as_array().is_some_and(|c| c.len() >= 2) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let before = get(&first, &format!("/v1/jobs/{id}"));
-    assert_eq!(
-        before["status"], "running",
-        "killed too late to test a resume: {before}"
-    );
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
-
-    let mut second = start(&db);
-    wait_for(&second, &id, "succeeded", 600);
+    let (second, id) = run_killed_and_restarted(dir.path(), "evolution", evolution_spec(), 2);
     let resumed = get(&second, &format!("/v1/jobs/{id}/result"));
     assert_eq!(resumed["best"], expected["best"]);
     assert_eq!(resumed["pareto_front"], expected["pareto_front"]);
@@ -265,8 +242,6 @@ fn evolution_killed_mid_run_resumes_bit_identically() {
         get(&second, &format!("/v1/jobs/{id}/metrics")),
         expected_metrics
     );
-    second.child.kill().unwrap();
-    second.child.wait().unwrap();
 }
 
 fn lif_spec() -> Value {
@@ -291,48 +266,13 @@ fn without_timings(mut v: Value) -> Value {
 #[test]
 fn lif_killed_mid_training_resumes_to_identical_weights_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let mut reference = start(&format!("sqlite://{}", dir.path().join("ref.db").display()));
-    let (status, job) = post(
-        &reference,
-        "/v1/jobs",
-        json!({"kind": "lif", "spec": lif_spec()}),
-    );
-    assert_eq!(status, 201, "{job}");
-    let id = job["id"].as_str().unwrap().to_string();
-    wait_for(&reference, &id, "succeeded", 600);
+    let (reference, id) = run_uninterrupted(dir.path(), "lif", lif_spec());
     let expected = get(&reference, &format!("/v1/jobs/{id}/result"));
     let expected_model = get(&reference, &format!("/v1/jobs/{id}/artifacts/model.json"));
     let expected_metrics = without_timings(get(&reference, &format!("/v1/jobs/{id}/metrics")));
-    reference.child.kill().unwrap();
-    reference.child.wait().unwrap();
+    drop(reference);
 
-    let db = format!("sqlite://{}", dir.path().join("lif.db").display());
-    let mut first = start(&db);
-    let (_, job) = post(
-        &first,
-        "/v1/jobs",
-        json!({"kind": "lif", "spec": lif_spec()}),
-    );
-    let id = job["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let checkpoints = get(&first, &format!("/v1/jobs/{id}/checkpoints"));
-        if checkpoints.as_array().is_some_and(|c| !c.is_empty()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let before = get(&first, &format!("/v1/jobs/{id}"));
-    assert_eq!(
-        before["status"], "running",
-        "killed too late to test a resume: {before}"
-    );
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
-
-    let mut second = start(&db);
-    wait_for(&second, &id, "succeeded", 600);
+    let (second, id) = run_killed_and_restarted(dir.path(), "lif", lif_spec(), 1);
     let resumed = get(&second, &format!("/v1/jobs/{id}/result"));
     for key in [
         "test_accuracy",
@@ -353,6 +293,4 @@ fn lif_killed_mid_training_resumes_to_identical_weights_and_metrics() {
         without_timings(get(&second, &format!("/v1/jobs/{id}/metrics"))),
         expected_metrics
     );
-    second.child.kill().unwrap();
-    second.child.wait().unwrap();
 }
