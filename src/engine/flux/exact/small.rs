@@ -25,6 +25,10 @@ pub const SMALL_MAX_N: usize = 12;
 /// Krylov vectors per restart cycle: strongly coupled networks (an evolution's N-rooks-like
 /// genomes) need 50–60 products at N = 8, and a restart throws away what the basis has learnt.
 const RESTART: usize = 80;
+/// Krylov vectors allocated up front; the basis grows when a cycle needs more. A preconditioned
+/// solve needs about ten, and a full-size basis (166 KiB at N = 8) would come from fresh,
+/// page-faulting memory on every call.
+const INITIAL_BASIS: usize = 16;
 /// Restart cycles without a 10 % gain in the true residual before giving up.
 const STALL_RESTARTS: usize = 3;
 
@@ -360,7 +364,7 @@ impl<'a> Solver<'a> {
             preconditioner,
             preconditioned: vec![0.0; states],
             ones: vec![1.0; states],
-            basis: vec![0.0; (RESTART + 1) * states],
+            basis: vec![0.0; INITIAL_BASIS.min(RESTART + 1) * states],
             columns: Vec::with_capacity(RESTART),
             rotations: Vec::with_capacity(RESTART),
             image: vec![0.0; states],
@@ -472,6 +476,9 @@ impl<'a> Solver<'a> {
             self.columns.push(h);
             if g[j + 1].abs() <= target || norm <= 1e-14 * beta || j + 1 == steps {
                 break;
+            }
+            if self.basis.len() < (j + 2) * states {
+                self.basis.resize((j + 2) * states, 0.0);
             }
             let next = &mut self.basis[(j + 1) * states..(j + 2) * states];
             for (v, wi) in next.iter_mut().zip(&w) {
