@@ -2,7 +2,8 @@
 //! 784-256(LIF)-10 leaky-integrator read-out, 25 steps, Adam lr 1e-3, batch 128 (SCIENCE.md Part B,
 //! the targets). Runs Poisson and constant coding with the four surrogates.
 //! `cargo bench --bench lif`; environment: LIF_BENCH_EPOCHS (default 10), LIF_BENCH_RUNS (comma
-//! separated `coding:surrogate[:lo-hi]`, the last part an optional leak initialisation range,
+//! separated `coding:surrogate[:lo-hi[:reset]]`, optionally a leak initialisation range and the
+//! reset mode `zero` or `subtract`,
 //! default the eight pairs with leaks in [0, 0.1]), LIF_BENCH_SEEDS (comma separated, default 1),
 //! LIF_BENCH_TRAIN (training samples, default 8000). Figures go to bench/results/lif.md.
 
@@ -10,7 +11,7 @@ use std::time::Instant;
 
 use fluxlab::engine::control::Unattended;
 use fluxlab::engine::lif::{
-    Coding, Encoding, LayerSpec, LifConfig, LifSpec, Surrogate, init_state, mnist10k, train_epoch,
+    Coding, Encoding, LayerSpec, LifConfig, LifSpec, Reset, Surrogate, init_state, mnist10k, train_epoch,
 };
 
 fn env_or(name: &str, default: &str) -> String {
@@ -44,8 +45,8 @@ fn leak_range(text: Option<&str>) -> (f64, f64) {
     })
 }
 
-/// The benchmark network for a run `coding:surrogate[:lo-hi]` (the optional leak
-/// initialisation range); everything else at its default.
+/// The benchmark network for a run `coding:surrogate[:lo-hi[:reset]]` (the optional leak
+/// initialisation range and reset mode); everything else at its default.
 fn config(run: &str, epochs: usize, seed: u64) -> LifConfig {
     let mut parts = run.split(':');
     let coding_name = parts.next().expect("a coding");
@@ -55,6 +56,11 @@ fn config(run: &str, epochs: usize, seed: u64) -> LifConfig {
             units: 256,
             surrogate: surrogate(surrogate_name),
             leak_init: leak_range(parts.next()),
+            reset: match parts.next() {
+                None | Some("zero") => Reset::Zero,
+                Some("subtract") => Reset::Subtract,
+                Some(other) => panic!("unknown reset {other}"),
+            },
             ..LifSpec::default()
         })],
         encoding: Encoding {
