@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use fluxlab::engine::control::Unattended;
 use fluxlab::engine::lif::{
-    Coding, Encoding, LayerSpec, LifConfig, LifSpec, Reset, Surrogate, init_state, mnist10k, train_epoch,
+    Coding, Encoding, LayerSpec, LifConfig, LifSpec, Reset, Surrogate, init_state, mnist10k,
+    train_epoch,
 };
 
 fn env_or(name: &str, default: &str) -> String {

@@ -6,3 +6,4 @@ pub mod evolve;
 pub mod flux;
 pub mod lif;
 pub mod rng;
+pub(crate) mod vector_state;

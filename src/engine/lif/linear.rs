@@ -6,6 +6,8 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
+use crate::engine::vector_state::clear_upper_vector_state;
+
 use super::activity::{Activity, SpikeTrain};
 use super::simd::widest;
 
@@ -165,6 +167,7 @@ impl Linear<'_> {
             ),
             Activity::Static(_) => unreachable!("handled above"),
         }
+        clear_upper_vector_state();
     }
 
     /// Adds ∂L/∂W and ∂L/∂b for `delta` = ∂L/∂a (T × units, or one row when the input is static
@@ -198,6 +201,7 @@ impl Linear<'_> {
             ),
             Activity::Static(_) => unreachable!("handled above"),
         }
+        clear_upper_vector_state();
         if let Some(dx) = dx {
             self.input_gradient(delta, rows, dx);
         }
@@ -233,6 +237,8 @@ impl Linear<'_> {
             1.0f32,
             Par::Seq,
         );
+        // The LIF and surrogate loops that follow are scalar/SSE code.
+        clear_upper_vector_state();
     }
 }
 

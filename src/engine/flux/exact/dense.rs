@@ -5,9 +5,9 @@ use faer::Mat;
 use faer::prelude::Solve;
 use rayon::prelude::*;
 
-use super::clear_upper_vector_state;
 use super::kernel::Kernel;
 use super::normalize;
+use crate::engine::vector_state::clear_upper_vector_state;
 
 /// Largest N the dense path accepts whatever the options say: T and the LU factors then take
 /// 2 · 4^12 · 8 bytes = 256 MiB and the factorisation ~46 GFLOP.

@@ -8,9 +8,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use super::clear_upper_vector_state;
 use crate::engine::flux::gauss_hermite::GaussHermite;
 use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2, sigmoid};
+use crate::engine::vector_state::clear_upper_vector_state;
 
 /// Gauss–Hermite nodes over the shared noise draw: each node is one component of the mixture
 /// kernel, so the cost of every product and of the conditional entropy grows linearly with it.

@@ -14,7 +14,6 @@ mod preconditioner;
 mod small;
 #[cfg(test)]
 mod tests;
-mod vector_state;
 
 use rayon::prelude::*;
 
@@ -26,7 +25,6 @@ use kernel::Kernel;
 pub use kernel::SHARED_NOISE_NODES;
 pub use preconditioner::{PRECONDITIONER_MAX_N, Preconditioner};
 pub use small::{Neighbour, SMALL_MAX_N, SmallAnalysis, analyze_small, analyze_small_near};
-pub(crate) use vector_state::clear_upper_vector_state;
 
 /// Largest N supported: the half-kernels then take 2 · 2^16 · 2^8 · 8 B = 256 MiB and one
 /// product π·T ~8.6 GFLOP; N = 17 would quadruple the work of every product.

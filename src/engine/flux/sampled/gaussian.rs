@@ -11,6 +11,8 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::{Mat, Par};
 
+use crate::engine::vector_state::clear_upper_vector_state;
+
 use super::moments::Moments;
 
 /// A pivot whose conditional variance is below this fraction of the variable's variance
@@ -102,6 +104,7 @@ fn log_pivots(mut a: Mat<f64>) -> Option<Vec<f64>> {
         Default::default(),
     )
     .ok()?;
+    clear_upper_vector_state();
     (0..dim)
         .map(|i| {
             let pivot = a[(i, i)] * a[(i, i)];

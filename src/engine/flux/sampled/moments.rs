@@ -9,7 +9,7 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par};
 
-use crate::engine::flux::exact::clear_upper_vector_state;
+use crate::engine::vector_state::clear_upper_vector_state;
 
 /// Largest count that f32 still represents exactly (and with it every smaller integer).
 const F32_EXACT: usize = 1 << 24;
