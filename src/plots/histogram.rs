@@ -2,7 +2,8 @@
 
 use plotters::prelude::*;
 
-use super::style::{self, Area, DrawResult, FONT, Theme, palette};
+use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
+use super::style::{self, Area, DrawResult, Theme, palette};
 use super::{Bins, HistogramFigure};
 
 /// One drawable bin: (left edge, right edge, count).
@@ -59,26 +60,16 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
     let y_hi = if y_hi > 0.0 { y_hi * 1.08 } else { 1.0 };
 
     let body = style::title_block(area, theme, &fig.title, fig.subtitle.as_deref())?;
-    let mut chart = ChartBuilder::on(&body)
-        .margin((theme.tick * 0.8) as u32)
-        .margin_right((theme.tick * 1.5) as u32)
-        .x_label_area_size(theme.x_label_area())
-        .y_label_area_size(theme.y_label_area())
-        .build_cartesian_2d((x_lo - pad)..(x_hi + pad), 0.0..y_hi)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_desc(fig.x_label.as_str())
-        .y_desc(fig.y_label.as_str())
-        .x_label_formatter(&|v| style::tick(*v))
-        .y_label_formatter(&|v| style::tick(*v))
-        .label_style((FONT, theme.tick))
-        .axis_desc_style((FONT, theme.label))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(BLACK.mix(0.08))
-        .x_labels(8)
-        .y_labels(6)
-        .draw()?;
+    let x_range = (x_lo - pad)..(x_hi + pad);
+    let mut chart = xy_chart(&body, theme, x_range, 0.0..y_hi, theme.x_label_area())?;
+    let axes = Axes {
+        x: Some(&fig.x_label),
+        y: &fig.y_label,
+        grid: Grid::Horizontal,
+        x_ticks: 8,
+        y_ticks: 6,
+    };
+    draw_axes(&mut chart, theme, axes)?;
     let several = groups.len() > 1;
     let alpha = if several { 0.45 } else { 0.8 };
     for (k, (group, bins)) in groups.iter().enumerate() {
@@ -103,17 +94,8 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
             b.iter()
                 .flat_map(|&(a, b, c)| [(a, c), (b, c), ((a + b) / 2.0, c), ((a + b) / 2.0, 0.0)])
         });
-        chart
-            .configure_series_labels()
-            .position(style::quiet_corner(
-                tops,
-                (x_lo - pad, x_hi + pad),
-                (0.0, y_hi),
-            ))
-            .label_font((FONT, theme.legend))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        let corner = style::quiet_corner(tops, (x_lo - pad, x_hi + pad), (0.0, y_hi));
+        draw_legend(&mut chart, theme, corner)?;
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 
 use plotters::prelude::*;
 
-use super::style::{self, Area, DrawResult, FONT, Theme, palette};
+use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
+use super::style::{self, Area, DrawResult, Theme, palette};
 use super::{LineFigure, LinePanel};
 
 pub fn draw(area: &Area, theme: &Theme, fig: &LineFigure) -> DrawResult {
@@ -81,30 +82,21 @@ fn draw_panel(
     x_label: Option<&str>,
 ) -> DrawResult {
     let (y_lo, y_hi) = y_extent(panel).unwrap_or((0.0, 1.0));
-    let mut chart = ChartBuilder::on(area)
-        .margin((theme.tick * 0.8) as u32)
-        .margin_right((theme.tick * 1.5) as u32)
-        .x_label_area_size(if x_label.is_some() {
-            theme.x_label_area()
-        } else {
-            (theme.tick * 1.6) as u32
-        })
-        .y_label_area_size(theme.y_label_area())
-        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
-    let mut mesh = chart.configure_mesh();
-    mesh.y_desc(panel.y_label.as_str())
-        .x_label_formatter(&|v| style::tick(*v))
-        .y_label_formatter(&|v| style::tick(*v))
-        .label_style((FONT, theme.tick))
-        .axis_desc_style((FONT, theme.label))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(BLACK.mix(0.08))
-        .x_labels(8)
-        .y_labels(5);
-    if let Some(x) = x_label {
-        mesh.x_desc(x);
-    }
-    mesh.draw()?;
+    // Upper panels of a stack show only tick labels under them.
+    let x_label_area = if x_label.is_some() {
+        theme.x_label_area()
+    } else {
+        (theme.tick * 1.6) as u32
+    };
+    let mut chart = xy_chart(area, theme, x_lo..x_hi, y_lo..y_hi, x_label_area)?;
+    let axes = Axes {
+        x: x_label,
+        y: &panel.y_label,
+        grid: Grid::Both,
+        x_ticks: 8,
+        y_ticks: 5,
+    };
+    draw_axes(&mut chart, theme, axes)?;
 
     if let Some(band) = &panel.band {
         let colour = palette(0);
@@ -184,13 +176,8 @@ fn draw_panel(
                     .iter()
                     .flat_map(|b| b.points.iter().flat_map(|p| [(p.0, p.1), (p.0, p.2)])),
             );
-        chart
-            .configure_series_labels()
-            .position(style::quiet_corner(points, (x_lo, x_hi), (y_lo, y_hi)))
-            .label_font((FONT, theme.legend))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        let corner = style::quiet_corner(points, (x_lo, x_hi), (y_lo, y_hi));
+        draw_legend(&mut chart, theme, corner)?;
     }
     Ok(())
 }

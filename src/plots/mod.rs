@@ -6,6 +6,7 @@
 //! plotters' SVG backend. Text stays SVG `<text>` with generic font families, so no font files
 //! are read and the SVG scales cleanly for print.
 
+mod frame;
 mod heatmap;
 mod histogram;
 mod lines;

@@ -3,7 +3,8 @@
 use plotters::prelude::*;
 
 use super::RasterFigure;
-use super::style::{self, Area, DrawResult, FONT, Theme, palette};
+use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
+use super::style::{self, Area, DrawResult, Theme, palette};
 
 /// Most spikes drawn; beyond it the raster says how many were left out.
 pub const MAX_SPIKES: usize = 50_000;
@@ -35,24 +36,16 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
     }
     let subtitle = (!subtitle.is_empty()).then_some(subtitle);
     let body = style::title_block(area, theme, &fig.title, subtitle.as_deref())?;
-    let mut chart = ChartBuilder::on(&body)
-        .margin((theme.tick * 0.8) as u32)
-        .margin_right((theme.tick * 1.5) as u32)
-        .x_label_area_size(theme.x_label_area())
-        .y_label_area_size(theme.y_label_area())
-        .build_cartesian_2d(-0.5..(steps - 0.5), 0.0..total_units as f64)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(fig.x_label.as_str())
-        .y_desc(fig.y_label.as_str())
-        .x_label_formatter(&|v| style::tick(*v))
-        .y_label_formatter(&|v| style::tick(*v))
-        .label_style((FONT, theme.tick))
-        .axis_desc_style((FONT, theme.label))
-        .x_labels(8)
-        .y_labels(6)
-        .draw()?;
+    let (x_range, y_range) = (-0.5..(steps - 0.5), 0.0..total_units as f64);
+    let mut chart = xy_chart(&body, theme, x_range, y_range, theme.x_label_area())?;
+    let axes = Axes {
+        x: Some(&fig.x_label),
+        y: &fig.y_label,
+        grid: Grid::None,
+        x_ticks: 8,
+        y_ticks: 6,
+    };
+    draw_axes(&mut chart, theme, axes)?;
     let mut offset = 0.0;
     let mut budget = MAX_SPIKES;
     let mut all = Vec::new();
@@ -91,14 +84,7 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
         (-0.5, steps - 0.5),
         (0.0, total_units as f64),
     );
-    chart
-        .configure_series_labels()
-        .position(corner)
-        .label_font((FONT, theme.legend))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart, theme, corner)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use plotters::prelude::*;
 
-use super::style::{self, Area, ColourMap, DrawResult, FONT, Theme};
+use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
+use super::style::{self, Area, ColourMap, DrawResult, Theme};
 use super::{Point, ScatterFigure};
 
 /// Up to this many distinct group values get a legend entry each; more get a colour bar.
@@ -54,25 +55,21 @@ pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure) -> DrawResult {
         .map(|(a, b)| style::padded(a, b))
         .unwrap_or((0.0, 1.0));
 
-    let mut chart = ChartBuilder::on(&plot_area)
-        .margin((theme.tick * 0.8) as u32)
-        .margin_right((theme.tick * 1.5) as u32)
-        .x_label_area_size(theme.x_label_area())
-        .y_label_area_size(theme.y_label_area())
-        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
-    chart
-        .configure_mesh()
-        .x_desc(fig.x_label.as_str())
-        .y_desc(fig.y_label.as_str())
-        .x_label_formatter(&|v| style::tick(*v))
-        .y_label_formatter(&|v| style::tick(*v))
-        .label_style((FONT, theme.tick))
-        .axis_desc_style((FONT, theme.label))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(BLACK.mix(0.08))
-        .x_labels(7)
-        .y_labels(6)
-        .draw()?;
+    let mut chart = xy_chart(
+        &plot_area,
+        theme,
+        x_lo..x_hi,
+        y_lo..y_hi,
+        theme.x_label_area(),
+    )?;
+    let axes = Axes {
+        x: Some(&fig.x_label),
+        y: &fig.y_label,
+        grid: Grid::Both,
+        x_ticks: 7,
+        y_ticks: 6,
+    };
+    draw_axes(&mut chart, theme, axes)?;
 
     // Colours follow the order of the group values (viridis), so a sweep reads as a gradient.
     let colour_of = |g: Option<f64>| -> RGBColor {
@@ -157,13 +154,7 @@ pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure) -> DrawResult {
         (x_lo, x_hi),
         (y_lo, y_hi),
     );
-    chart
-        .configure_series_labels()
-        .position(corner)
-        .label_font((FONT, theme.legend))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    draw_legend(&mut chart, theme, corner)?;
 
     if let Some(bar_area) = bar_area {
         // Points use 90 % of the map (the brightest yellow is unreadable on white).
