@@ -13,15 +13,7 @@ use fluxlab::engine::rng::stream;
 
 /// A Gaussian network with entries N(0, 1).
 fn network(n: usize, seed: u64) -> Network {
-    let spec = Gaussian {
-        n,
-        mean: 0.0,
-        std: 1.0,
-        density: 1.0,
-        balance: None,
-        self_connections: true,
-        scale_by_sqrt_n: false,
-    };
+    let spec = Gaussian::iid(n, 1.0);
     Network::new(spec.sample(&mut stream(seed, &[n as u64])))
 }
 

@@ -18,15 +18,7 @@ const SEED: u64 = 20240101;
 
 /// The benchmark network of size `n`: W_ij ~ N(0, 1), zero bias, symmetric input.
 fn network(n: usize) -> Network {
-    let spec = Gaussian {
-        n,
-        mean: 0.0,
-        std: 1.0,
-        density: 1.0,
-        balance: None,
-        self_connections: true,
-        scale_by_sqrt_n: false,
-    };
+    let spec = Gaussian::iid(n, 1.0);
     Network::new(spec.sample(&mut stream(SEED, &[DOMAIN_NETWORK, n as u64])))
 }
 

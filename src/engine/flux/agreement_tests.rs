@@ -10,15 +10,7 @@ use crate::engine::control::Unattended;
 use crate::engine::rng::stream;
 
 fn random_network(seed: u64, std: f64) -> Network {
-    let spec = Gaussian {
-        n: 6,
-        mean: 0.0,
-        std,
-        density: 1.0,
-        balance: None,
-        self_connections: true,
-        scale_by_sqrt_n: false,
-    };
+    let spec = Gaussian::iid(6, std);
     Network::new(spec.sample(&mut stream(seed, &[1])))
 }
 

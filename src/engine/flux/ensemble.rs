@@ -23,6 +23,20 @@ pub struct Gaussian {
 }
 
 impl Gaussian {
+    /// Independent N(0, std²) entries on every connection, self-connections included, not
+    /// scaled by √N: the ensemble of most of the paper's figures.
+    pub fn iid(n: usize, std: f64) -> Gaussian {
+        Gaussian {
+            n,
+            mean: 0.0,
+            std,
+            density: 1.0,
+            balance: None,
+            self_connections: true,
+            scale_by_sqrt_n: false,
+        }
+    }
+
     pub fn sample(&self, rng: &mut EngineRng) -> Array2<f64> {
         let n = self.n;
         let scale = if self.scale_by_sqrt_n {

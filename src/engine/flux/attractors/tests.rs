@@ -25,15 +25,7 @@ fn ring(n: usize, negatives: usize) -> Network {
 }
 
 fn gaussian(n: usize, seed: u64) -> Network {
-    let spec = Gaussian {
-        n,
-        mean: 0.0,
-        std: 1.0,
-        density: 1.0,
-        balance: None,
-        self_connections: true,
-        scale_by_sqrt_n: false,
-    };
+    let spec = Gaussian::iid(n, 1.0);
     Network::new(spec.sample(&mut stream(seed, &[7])))
 }
 

@@ -619,15 +619,7 @@ mod tests {
     use ndarray::Array2;
 
     fn gaussian(n: usize, std: f64, seed: u64) -> Array2<f64> {
-        let spec = Gaussian {
-            n,
-            mean: 0.0,
-            std,
-            density: 1.0,
-            balance: None,
-            self_connections: true,
-            scale_by_sqrt_n: false,
-        };
+        let spec = Gaussian::iid(n, std);
         spec.sample(&mut stream(seed, &[n as u64]))
     }
 

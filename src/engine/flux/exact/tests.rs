@@ -17,15 +17,7 @@ use crate::engine::flux::network::{InputMode, h2, sigmoid};
 use crate::engine::rng::{DOMAIN_NETWORK, stream};
 
 fn gaussian_weights(n: usize, std: f64, seed: u64) -> Array2<f64> {
-    let spec = Gaussian {
-        n,
-        mean: 0.0,
-        std,
-        density: 1.0,
-        balance: None,
-        self_connections: true,
-        scale_by_sqrt_n: false,
-    };
+    let spec = Gaussian::iid(n, std);
     spec.sample(&mut stream(seed, &[DOMAIN_NETWORK, n as u64]))
 }
 
