@@ -1,5 +1,7 @@
 //! What a running job can tell its supervisor (progress, checkpoints, metric rows) and how it ends.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::engine::control::Control;
@@ -70,4 +72,15 @@ impl Control for PartControl<'_> {
         let text = format!("{} {}/{}: {message}", self.part, self.index + 1, total);
         self.ctx.report(self.index, total, overall, &text);
     }
+}
+
+/// Reads a document the job stored earlier (`what` names it in the error: "stored spec",
+/// "checkpoint"). One that no longer parses will never run, so it is [`JobError::Invalid`].
+pub fn read_stored<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, JobError> {
+    serde_json::from_value(value).map_err(|e| JobError::Invalid(format!("{what}: {e}")))
+}
+
+/// A result or checkpoint document as JSON; failing to serialise is an internal error.
+pub fn to_document<T: Serialize>(doc: &T) -> Result<Value, JobError> {
+    serde_json::to_value(doc).map_err(|e| JobError::Internal(format!("serialising: {e}")))
 }

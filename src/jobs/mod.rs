@@ -10,7 +10,9 @@ pub mod validation;
 
 use serde_json::Value;
 
-pub use context::{DatasetFiles, JobContext, JobError, JobOutcome, PartControl};
+pub use context::{
+    DatasetFiles, JobContext, JobError, JobOutcome, PartControl, read_stored, to_document,
+};
 pub use validation::{FieldError, Limits};
 
 /// The kinds of job the API names (API.md).

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 use crate::engine::evolve::{self, EvolutionState, GenerationStats};
 use crate::jobs::validation::{fresh_seed, parse_spec};
-use crate::jobs::{FieldError, JobContext, JobError, JobOutcome, Limits, PartControl};
+use crate::jobs::{
+    FieldError, JobContext, JobError, JobOutcome, Limits, PartControl, read_stored, to_document,
+};
 pub use spec::EvolutionSpec;
 
 /// Most generations one job may ask for.
@@ -112,16 +114,14 @@ pub fn run(
     checkpoint: Option<Value>,
     ctx: &dyn JobContext,
 ) -> Result<JobOutcome, JobError> {
-    let spec: EvolutionSpec = serde_json::from_value(spec.clone())
-        .map_err(|e| JobError::Invalid(format!("stored spec: {e}")))?;
+    let spec: EvolutionSpec = read_stored(spec.clone(), "stored spec")?;
     let config = spec.config();
     let total = config.generations;
     let every = spec.checkpoint_every.max(1) as u64;
     let started = Instant::now();
     let (mut state, base_elapsed) = match checkpoint {
         Some(v) => {
-            let c: Checkpoint = serde_json::from_value(v)
-                .map_err(|e| JobError::Invalid(format!("checkpoint: {e}")))?;
+            let c: Checkpoint = read_stored(v, "checkpoint")?;
             (c.state, c.elapsed_ms)
         }
         None => {
@@ -145,9 +145,7 @@ pub fn run(
             state: state.clone(),
             elapsed_ms: elapsed(started),
         };
-        let value = serde_json::to_value(&doc)
-            .map_err(|e| JobError::Internal(format!("checkpoint: {e}")))?;
-        ctx.checkpoint(state.generation, value);
+        ctx.checkpoint(state.generation, to_document(&doc)?);
         Ok(())
     };
     while state.generation < total {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::engine::control::Control;
 use crate::engine::lif::{TrainError, TrainState, init_state, train_epoch};
 use crate::jobs::validation::{fresh_seed, parse_spec};
-use crate::jobs::{FieldError, JobContext, JobError, JobOutcome, Limits};
+use crate::jobs::{FieldError, JobContext, JobError, JobOutcome, Limits, read_stored, to_document};
 pub use spec::{DatasetInfo, LifJobSpec};
 
 /// Parses, checks and normalises a `lif` spec. `uploaded` is the dataset named by
@@ -65,8 +65,7 @@ pub fn run(
     checkpoint: Option<Value>,
     ctx: &dyn JobContext,
 ) -> Result<JobOutcome, JobError> {
-    let spec: LifJobSpec = serde_json::from_value(spec.clone())
-        .map_err(|e| JobError::Invalid(format!("stored spec: {e}")))?;
+    let spec: LifJobSpec = read_stored(spec.clone(), "stored spec")?;
     let config = spec.config();
     ctx.report(0, 0, 0.0, "loading the dataset");
     let data = data::load(&spec, config.seed, ctx)?;
@@ -74,8 +73,7 @@ pub fn run(
     let started = Instant::now();
     let (mut state, base_elapsed) = match checkpoint {
         Some(v) => {
-            let c: Checkpoint = serde_json::from_value(v)
-                .map_err(|e| JobError::Invalid(format!("checkpoint: {e}")))?;
+            let c: Checkpoint = read_stored(v, "checkpoint")?;
             (c.state, c.elapsed_ms)
         }
         None => (init_state(&config, data.train.features, classes), 0),
@@ -90,9 +88,7 @@ pub fn run(
             elapsed_ms,
             partial_result,
         };
-        let value = serde_json::to_value(&doc)
-            .map_err(|e| JobError::Internal(format!("checkpoint: {e}")))?;
-        ctx.checkpoint(state.epoch as u64, value);
+        ctx.checkpoint(state.epoch as u64, to_document(&doc)?);
         Ok(())
     };
     let epochs = config.epochs as u64;

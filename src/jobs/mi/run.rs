@@ -16,7 +16,9 @@ use crate::engine::flux::correlation::CorrelationOptions;
 use crate::engine::flux::exact::{ExactOptions, analyze_exact};
 use crate::engine::flux::sampled::{SamplingOptions, analyze_sampled};
 use crate::engine::flux::stats::spearman;
-use crate::jobs::{JobContext, JobError, JobOutcome, Limits, PartControl};
+use crate::jobs::{
+    JobContext, JobError, JobOutcome, Limits, PartControl, read_stored, to_document,
+};
 
 /// Most attractors listed per network (largest basins first).
 pub const MAX_LISTED_ATTRACTORS: usize = 1_000;
@@ -36,13 +38,11 @@ pub fn run(
     checkpoint: Option<Value>,
     ctx: &dyn JobContext,
 ) -> Result<JobOutcome, JobError> {
-    let spec: MiSpec = serde_json::from_value(spec.clone())
-        .map_err(|e| JobError::Invalid(format!("stored spec: {e}")))?;
+    let spec: MiSpec = read_stored(spec.clone(), "stored spec")?;
     let seed = spec.seed.unwrap_or(0);
     let total = network_count(&spec);
     let mut state = match checkpoint {
-        Some(v) => serde_json::from_value::<Checkpoint>(v)
-            .map_err(|e| JobError::Invalid(format!("checkpoint: {e}")))?,
+        Some(v) => read_stored(v, "checkpoint")?,
         None => Checkpoint {
             networks: Vec::new(),
             elapsed_ms: 0,
@@ -64,7 +64,7 @@ pub fn run(
             Ok(r) => r,
             Err(Stopped) => {
                 state.elapsed_ms = base_elapsed + started.elapsed().as_millis() as u64;
-                ctx.checkpoint(state.networks.len() as u64, to_value(&state)?);
+                ctx.checkpoint(state.networks.len() as u64, to_document(&state)?);
                 return Ok(JobOutcome::Stopped);
             }
         };
@@ -73,7 +73,7 @@ pub fn run(
         let finished_all = state.networks.len() == total;
         if !finished_all && last_checkpoint.elapsed().as_millis() >= CHECKPOINT_INTERVAL_MS {
             state.elapsed_ms = base_elapsed + started.elapsed().as_millis() as u64;
-            ctx.checkpoint(state.networks.len() as u64, to_value(&state)?);
+            ctx.checkpoint(state.networks.len() as u64, to_document(&state)?);
             last_checkpoint = Instant::now();
         }
         ctx.report(
@@ -84,7 +84,7 @@ pub fn run(
         );
         if !finished_all && ctx.should_stop() {
             state.elapsed_ms = base_elapsed + started.elapsed().as_millis() as u64;
-            ctx.checkpoint(state.networks.len() as u64, to_value(&state)?);
+            ctx.checkpoint(state.networks.len() as u64, to_document(&state)?);
             return Ok(JobOutcome::Stopped);
         }
     }
@@ -94,11 +94,7 @@ pub fn run(
         summary,
         elapsed_ms: base_elapsed + started.elapsed().as_millis() as u64,
     };
-    Ok(JobOutcome::Finished(to_value(&result)?))
-}
-
-fn to_value<T: Serialize>(v: &T) -> Result<Value, JobError> {
-    serde_json::to_value(v).map_err(|e| JobError::Internal(format!("serialising: {e}")))
+    Ok(JobOutcome::Finished(to_document(&result)?))
 }
 
 fn metrics_row(r: &NetworkResult) -> Value {
