@@ -200,14 +200,17 @@ fn givens(a: f64, b: f64) -> (f64, f64) {
 }
 
 /// Applies rotation (c, s) to entries i and i + 1 of `h`.
-fn rotate(h: &mut [f64], i: usize, c: f64, s: f64) {
+#[inline(always)]
+pub(super) fn rotate(h: &mut [f64], i: usize, c: f64, s: f64) {
     let (a, b) = (h[i], h[i + 1]);
     h[i] = c * a + s * b;
     h[i + 1] = -s * a + c * b;
 }
 
 /// Solves R·y = g for the upper-triangular R stored by columns (`columns[j][i]` = R_ij).
-fn back_substitute(columns: &[Vec<f64>], g: &[f64]) -> Vec<f64> {
+/// Shared by both GMRES solvers (inlined into the small solver's vector-width variants).
+#[inline(always)]
+pub(super) fn back_substitute(columns: &[Vec<f64>], g: &[f64]) -> Vec<f64> {
     let k = columns.len();
     let mut y = vec![0.0; k];
     for i in (0..k).rev() {

@@ -15,6 +15,7 @@ use crate::engine::flux::correlation::CorrelationStats;
 use crate::engine::flux::gauss_hermite::GaussHermite;
 use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2};
 
+use super::gmres::{back_substitute, rotate};
 use super::preconditioner::Preconditioner;
 use super::{Convergence, ExactOptions, convergence, correlation_from_pi, entropy_bits, normalize};
 
@@ -550,30 +551,6 @@ impl<'a> Solver<'a> {
 fn givens(a: f64, b: f64) -> (f64, f64) {
     let r = a.hypot(b);
     if r == 0.0 { (1.0, 0.0) } else { (a / r, b / r) }
-}
-
-#[inline(always)]
-fn rotate(h: &mut [f64], i: usize, c: f64, s: f64) {
-    let (a, b) = (h[i], h[i + 1]);
-    h[i] = c * a + s * b;
-    h[i + 1] = -s * a + c * b;
-}
-
-/// Solves R·y = g for the upper-triangular R stored by columns (`columns[j][i]` = R_ij).
-#[inline(always)]
-fn back_substitute(columns: &[Vec<f64>], g: &[f64]) -> Vec<f64> {
-    let k = columns.len();
-    let mut y = vec![0.0; k];
-    for i in (0..k).rev() {
-        let tail: f64 = (i + 1..k).map(|j| columns[j][i] * y[j]).sum();
-        let diagonal = columns[i][i];
-        y[i] = if diagonal == 0.0 {
-            0.0
-        } else {
-            (g[i] - tail) / diagonal
-        };
-    }
-    y
 }
 
 /// Dot product with eight partial sums (independent add chains that fill one 512-bit or two
