@@ -87,9 +87,10 @@ impl Preconditioner {
     }
 
     /// `v ← L⁻¹·v`, left-looking by tiles of rows: a tile first takes the updates of every
-    /// finished entry above it (k ascending) in registers, then is solved within itself. Each
-    /// entry gets the same fused multiply-adds in the same order as column-by-column forward
-    /// substitution, at one load per multiply-add instead of two loads and a store.
+    /// finished entry above it (k ascending) in registers, then is solved within itself by
+    /// blocks ([`Preconditioner::forward_within`]). Each entry gets the same fused multiply-adds
+    /// in the same order as column-by-column forward substitution, at one load per multiply-add
+    /// instead of two loads and a store.
     #[inline(always)]
     fn forward(&self, v: &mut [f64]) {
         let n = self.states;
@@ -102,9 +103,51 @@ impl Preconditioner {
                 .enumerate()
                 .map(|(k, &d)| (-d, &column(k)[r0..r1]));
             update_rows(&mut rest[..r1 - r0], updates);
+            self.forward_within(v, r0, r1);
+        }
+    }
+
+    /// Rows `rows..rows + BLOCK` of factor column k.
+    #[inline(always)]
+    fn block(&self, k: usize, rows: usize) -> &[f64; BLOCK] {
+        let start = k * self.states + rows;
+        self.lu[start..start + BLOCK].try_into().unwrap()
+    }
+
+    /// Forward substitution within rows r0..r1 whose updates from above are done, by blocks of
+    /// BLOCK rows (one 512-bit register): a block is solved on its own (a fixed 8 × 8 triangle
+    /// the compiler unrolls), then its BLOCK values update each later block of the tile in k
+    /// order. Column-by-column substitution instead chains 64 steps of variable-length axpys,
+    /// each waiting for the previous one's store and branching on its own length.
+    #[inline(always)]
+    fn forward_within(&self, v: &mut [f64], r0: usize, r1: usize) {
+        let n = self.states;
+        if !(r1 - r0).is_multiple_of(BLOCK) {
             for k in r0..r1 {
                 let x = -v[k];
-                axpy(x, &column(k)[k + 1..r1], &mut v[k + 1..r1]);
+                axpy(x, &self.lu[k * n + k + 1..k * n + r1], &mut v[k + 1..r1]);
+            }
+            return;
+        }
+        for b0 in (r0..r1).step_by(BLOCK) {
+            let mut x: [f64; BLOCK] = v[b0..b0 + BLOCK].try_into().unwrap();
+            for k in 0..BLOCK {
+                let l = self.block(b0 + k, b0);
+                let f = -x[k];
+                for j in k + 1..BLOCK {
+                    x[j] = f.mul_add(l[j], x[j]);
+                }
+            }
+            v[b0..b0 + BLOCK].copy_from_slice(&x);
+            for c0 in (b0 + BLOCK..r1).step_by(BLOCK) {
+                let mut sums: [f64; BLOCK] = v[c0..c0 + BLOCK].try_into().unwrap();
+                for (k, &xk) in x.iter().enumerate() {
+                    let f = -xk;
+                    for (s, &l) in sums.iter_mut().zip(self.block(b0 + k, c0)) {
+                        *s = f.mul_add(l, *s);
+                    }
+                }
+                v[c0..c0 + BLOCK].copy_from_slice(&sums);
             }
         }
     }
@@ -120,17 +163,55 @@ impl Preconditioner {
             let finished = done.iter().enumerate().rev();
             let updates = finished.map(|(i, &d)| (-d, &column(r1 + i)[r0..r1]));
             update_rows(&mut rest[r0..], updates);
+            self.backward_within(v, r0, r1);
+        }
+    }
+
+    /// Backward substitution within rows r0..r1, the mirror of
+    /// [`Preconditioner::forward_within`]: blocks from the bottom up, k descending.
+    #[inline(always)]
+    fn backward_within(&self, v: &mut [f64], r0: usize, r1: usize) {
+        let n = self.states;
+        if !(r1 - r0).is_multiple_of(BLOCK) {
             for k in (r0..r1).rev() {
-                v[k] /= column(k)[k];
+                v[k] /= self.lu[k * n + k];
                 let x = -v[k];
-                axpy(x, &column(k)[r0..k], &mut v[r0..k]);
+                axpy(x, &self.lu[k * n + r0..k * n + k], &mut v[r0..k]);
+            }
+            return;
+        }
+        for b0 in (r0..r1).step_by(BLOCK).rev() {
+            let mut x: [f64; BLOCK] = v[b0..b0 + BLOCK].try_into().unwrap();
+            for k in (0..BLOCK).rev() {
+                let u = self.block(b0 + k, b0);
+                x[k] /= u[k];
+                let f = -x[k];
+                for j in 0..k {
+                    x[j] = f.mul_add(u[j], x[j]);
+                }
+            }
+            v[b0..b0 + BLOCK].copy_from_slice(&x);
+            for c0 in (r0..b0).step_by(BLOCK) {
+                let mut sums: [f64; BLOCK] = v[c0..c0 + BLOCK].try_into().unwrap();
+                for (k, &xk) in x.iter().enumerate().rev() {
+                    let f = -xk;
+                    for (s, &u) in sums.iter_mut().zip(self.block(b0 + k, c0)) {
+                        *s = f.mul_add(u, *s);
+                    }
+                }
+                v[c0..c0 + BLOCK].copy_from_slice(&sums);
             }
         }
     }
 }
 
 /// Rows per register tile of the triangular solves: eight 512-bit sums (sixteen 256-bit).
+/// With AVX2 a 64-row tile needs all 16 registers for its sums and spills, yet 32-row tiles
+/// measured no faster on an AVX2-only EPYC (2026-12-01), so one height serves both.
 const SOLVE_ROWS: usize = 64;
+
+/// Rows per block of the solve within a tile: one 512-bit register (two 256-bit).
+const BLOCK: usize = 8;
 
 /// `tile += Σ x·column` over `updates` in order, one fused multiply-add per term; a full tile
 /// keeps its sums in registers.
@@ -431,14 +512,12 @@ mod tests {
         for (n, std) in [(5, 2.0), (6, 2.0), (7, 3.0), (8, 2.5)] {
             let pre = Preconditioner::new(&Network::new(gaussian(n, std, 14)));
             let b: Vec<f64> = (0..1 << n).map(|k| ((k * 37) % 23) as f64 - 11.0).collect();
-            let (mut tiled, mut plain) = (b.clone(), b);
+            let mut tiled = b.clone();
+            let mut plain = b;
             pre.solve_in_place(&mut tiled);
             solve_by_columns(&pre, &mut plain);
-            let same = tiled
-                .iter()
-                .zip(&plain)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
-            assert!(same, "N = {n}");
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&tiled), bits(&plain), "N = {n}");
         }
     }
 
