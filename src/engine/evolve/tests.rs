@@ -520,3 +520,47 @@ fn init_validation_checks_shapes_and_bias() {
     );
     assert!(validate_init(&config, &gaussian()).is_empty());
 }
+
+#[test]
+fn only_the_best_parents_are_factorised_from_n_8_and_others_use_the_nearest() {
+    let distance = |a: &Genome, b: &Genome| -> f64 {
+        a.weights
+            .iter()
+            .zip(&b.weights)
+            .map(|(x, y)| (x - y).powi(2))
+            .sum()
+    };
+    for base in [pareto_config(), frobenius_config()] {
+        let config = EvolutionConfig {
+            generations: 2,
+            ..base
+        };
+        let (state, _) = run(&config, &gaussian());
+        let mut parents = state.population.clone();
+        for p in &mut parents {
+            p.factorised = Factorised(None);
+        }
+        let hubs = factorise_parents(&config, &mut parents);
+        assert_eq!(hubs.len(), parents.len());
+        let factorised: Vec<bool> = parents.iter().map(|p| p.factorised.0.is_some()).collect();
+        if config.n >= 8 {
+            assert_eq!(
+                factorised.iter().filter(|&&f| f).count(),
+                2,
+                "N = {}",
+                config.n
+            );
+            assert!(factorised[0] && factorised[1]);
+            for (i, &h) in hubs.iter().enumerate() {
+                let d = |k: usize| distance(&parents[i].genome, &parents[k].genome);
+                assert!(
+                    h < 2 && d(h) <= d(1 - h),
+                    "parent {i} preconditioned by hub {h}"
+                );
+            }
+        } else {
+            assert!(factorised.iter().all(|&f| f), "N = {}", config.n);
+            assert_eq!(hubs, (0..parents.len()).collect::<Vec<_>>());
+        }
+    }
+}
