@@ -13,7 +13,7 @@
 
 use crate::engine::flux::correlation::CorrelationStats;
 use crate::engine::flux::gauss_hermite::GaussHermite;
-use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2};
+use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2, sigmoid_and_h2};
 
 use super::gmres::{back_substitute, rotate};
 use super::preconditioner::Preconditioner;
@@ -159,11 +159,7 @@ impl Factors {
         let states = 1usize << n;
         let low_bits = n / 2;
         let (wa, wb) = (1usize << low_bits, 1usize << (n - low_bits));
-        let probabilities = probability_table(net);
-        let entropy = probabilities
-            .chunks_exact(n)
-            .map(|p| p.iter().map(|&q| h2(q)).sum())
-            .collect();
+        let (probabilities, entropy) = probability_table(net);
         let mut low = vec![0.0; wa * states];
         let mut high = vec![0.0; wb * states];
         let rows = low.chunks_exact_mut(wa).zip(high.chunks_exact_mut(wb));
@@ -292,9 +288,9 @@ const TILE_ROWS: usize = 8;
 const WIDE: usize = 8;
 const NARROW: usize = 4;
 
-/// p_i(x_s) for every state. The net input of state a + b·2^k is the sum of a low-half part
+/// p_i(x_s) for every state, and the conditional entropies Σ_i h2(p_i(x_s)) in bits. The net input of state a + b·2^k is the sum of a low-half part
 /// (neurons 0..k) and a high-half part (neurons k..N plus bias), each tabulated once.
-fn probability_table(net: &Network) -> Vec<f64> {
+fn probability_table(net: &Network) -> (Vec<f64>, Vec<f64>) {
     let n = net.n();
     let k = n / 2;
     let part = |range: std::ops::Range<usize>, bias: bool| -> Vec<f64> {
@@ -317,14 +313,28 @@ fn probability_table(net: &Network) -> Vec<f64> {
         _ => None,
     };
     let mut table = vec![0.0; n << n];
-    for (s, p) in table.chunks_exact_mut(n).enumerate() {
+    let mut entropy = vec![0.0; 1 << n];
+    let rows = table.chunks_exact_mut(n).zip(entropy.iter_mut());
+    for (s, (p, h)) in rows.enumerate() {
         let (a, b) = (s & ((1 << k) - 1), s >> k);
         let (za, zb) = (&low[a * n..(a + 1) * n], &high[b * n..(b + 1) * n]);
         for ((pi, x), y) in p.iter_mut().zip(za).zip(zb) {
-            *pi = net.firing_probability(x + y, quadrature.as_ref());
+            let z = x + y;
+            let hi = match &quadrature {
+                None => {
+                    let (q, hq) = sigmoid_and_h2(z);
+                    *pi = q;
+                    hq
+                }
+                Some(nodes) => {
+                    *pi = net.firing_probability(z, Some(nodes));
+                    h2(*pi)
+                }
+            };
+            *h += hi;
         }
     }
-    table
+    (table, entropy)
 }
 
 /// `out[a]` = Π_k p_k^{a_k}·(1 − p_k)^{1 − a_k} over the outcomes a of independent bits.
