@@ -4,7 +4,9 @@
 //! A_p = I − T_pᵀ + u·1ᵀ is close to the child's A. Preconditioning the child's GMRES with
 //! A_p⁻¹ (one dense LU per parent, shared by all its children) leaves A·A_p⁻¹ = I + (A − A_p)·A_p⁻¹
 //! with eigenvalues clustered around 1, so a solve takes about ten products instead of the
-//! ~50 that slowly mixing (near-N-rooks) kernels need unpreconditioned.
+//! ~50 that slowly mixing (near-N-rooks) kernels need unpreconditioned. (From N = 8 the
+//! evolution factorises only its best parents and lends each LU to the nearby parents'
+//! children too: see `engine::evolve`.)
 //!
 //! The LU and the triangular solves are written out here rather than taken from faer: at
 //! 256 × 256 faer's versions measured 2–3× slower per CPU-second on this machine (run-time
