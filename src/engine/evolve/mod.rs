@@ -211,16 +211,8 @@ fn factorise_parents(config: &EvolutionConfig, parents: &mut [Individual]) -> Ve
             let net = p.genome.network(config);
             p.factorised = Factorised(Some(Arc::new(Preconditioner::new(&net))));
         });
-    let distance = |a: &Genome, b: &Genome| -> f64 {
-        let d = a
-            .weights
-            .iter()
-            .zip(&b.weights)
-            .map(|(x, y)| (x - y) * (x - y));
-        d.sum()
-    };
     let nearest_hub = |p: &Individual| {
-        let to = |h: usize| distance(&p.genome, &parents[h].genome);
+        let to = |h: usize| squared_distance(&p.genome, &parents[h].genome);
         (0..hubs).min_by(|&a, &b| to(a).total_cmp(&to(b)))
     };
     parents
@@ -234,6 +226,16 @@ fn factorise_parents(config: &EvolutionConfig, parents: &mut [Individual]) -> Ve
             }
         })
         .collect()
+}
+
+/// Σ (w_a − w_b)² over the weights of two genomes.
+fn squared_distance(a: &Genome, b: &Genome) -> f64 {
+    let d = a
+        .weights
+        .iter()
+        .zip(&b.weights)
+        .map(|(x, y)| (x - y) * (x - y));
+    d.sum()
 }
 
 /// Parents whose systems are factorised: all of them up to N = 7, [`HUBS`] from N = 8.

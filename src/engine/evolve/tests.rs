@@ -523,13 +523,6 @@ fn init_validation_checks_shapes_and_bias() {
 
 #[test]
 fn only_the_best_parents_are_factorised_from_n_8_and_others_use_the_nearest() {
-    let distance = |a: &Genome, b: &Genome| -> f64 {
-        a.weights
-            .iter()
-            .zip(&b.weights)
-            .map(|(x, y)| (x - y).powi(2))
-            .sum()
-    };
     for base in [pareto_config(), frobenius_config()] {
         let config = EvolutionConfig {
             generations: 2,
@@ -552,7 +545,7 @@ fn only_the_best_parents_are_factorised_from_n_8_and_others_use_the_nearest() {
             );
             assert!(factorised[0] && factorised[1]);
             for (i, &h) in hubs.iter().enumerate() {
-                let d = |k: usize| distance(&parents[i].genome, &parents[k].genome);
+                let d = |k: usize| squared_distance(&parents[i].genome, &parents[k].genome);
                 assert!(
                     h < 2 && d(h) <= d(1 - h),
                     "parent {i} preconditioned by hub {h}"

@@ -52,7 +52,8 @@ pub fn sigmoid(z: f64) -> f64 {
 
 /// (σ(z), h2(σ(z))) with one exponential and one logarithm instead of the three calls of
 /// `sigmoid` then `h2`: with e = exp(−|z|), h2 = (ln(1 + e) + |z|·e/(1 + e)) / ln 2 (h2 is even
-/// in z, and this form has no cancellation). Agrees with them to a few ulps.
+/// in z, and this form has no cancellation). σ keeps `sigmoid`'s bits; h2 agrees with a
+/// cancellation-free evaluation to 1e-14 relative, closer than `h2(p)`, which forms 1 − p.
 #[inline]
 pub fn sigmoid_and_h2(z: f64) -> (f64, f64) {
     let a = z.abs();

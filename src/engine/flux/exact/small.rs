@@ -288,8 +288,9 @@ const TILE_ROWS: usize = 8;
 const WIDE: usize = 8;
 const NARROW: usize = 4;
 
-/// p_i(x_s) for every state, and the conditional entropies Σ_i h2(p_i(x_s)) in bits. The net input of state a + b·2^k is the sum of a low-half part
-/// (neurons 0..k) and a high-half part (neurons k..N plus bias), each tabulated once.
+/// p_i(x_s) for every state, and the conditional entropies Σ_i h2(p_i(x_s)) in bits. The net
+/// input of state a + b·2^k is the sum of a low-half part (neurons 0..k) and a high-half part
+/// (neurons k..N plus bias), each tabulated once.
 fn probability_table(net: &Network) -> (Vec<f64>, Vec<f64>) {
     let n = net.n();
     let k = n / 2;
