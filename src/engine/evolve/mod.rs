@@ -34,7 +34,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::control::{Control, Stopped};
-use crate::engine::flux::exact::{Neighbour, PRECONDITIONER_MAX_N, Preconditioner, SMALL_MAX_N};
+use crate::engine::flux::exact::{
+    LOCKSTEP, Neighbour, PRECONDITIONER_MAX_N, Preconditioner, SMALL_MAX_N,
+};
 use crate::engine::rng::stream;
 
 pub use config::{
@@ -383,7 +385,10 @@ fn finish_generation(
 }
 
 /// Measures genomes (each with an optional warm start) in parallel when each measurement is
-/// small, one after another (each using the whole pool) when it needs large tables.
+/// small, one after another (each using the whole pool) when it needs large tables. Genomes
+/// preconditioned by the same factorisation are measured in batches of [`LOCKSTEP`], whose
+/// exact solves run in lock step; the batches depend on the jobs only, and each result is
+/// the one the genome would get alone.
 fn evaluate_all(
     config: &EvolutionConfig,
     generation: u64,
@@ -397,17 +402,51 @@ fn evaluate_all(
     };
     let done = AtomicUsize::new(0);
     let message = format!("generation {generation}: measuring {} genomes", jobs.len());
-    let run = |&(genome, near): &(&Genome, Neighbour)| {
-        let result = evaluator.evaluate(genome, near);
-        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+    let run = |batch: &Vec<usize>| {
+        let batch_jobs: Vec<(&Genome, Neighbour)> = batch.iter().map(|&i| jobs[i]).collect();
+        let result = evaluator.evaluate(&batch_jobs);
+        let finished = done.fetch_add(batch.len(), Ordering::Relaxed) + batch.len();
         control.progress(finished as f64 / jobs.len() as f64, &message);
         result
     };
-    if uses_large_tables(config) {
-        jobs.iter().map(run).collect()
+    let batches = lock_step_batches(jobs);
+    let measured: Vec<Vec<Evaluation>> = if uses_large_tables(config) {
+        batches.iter().map(run).collect::<Result<_, _>>()?
     } else {
-        jobs.par_iter().map(run).collect()
+        batches.par_iter().map(run).collect::<Result<_, _>>()?
+    };
+    let mut slots: Vec<Option<Evaluation>> = vec![None; jobs.len()];
+    for (batch, results) in batches.iter().zip(measured) {
+        for (&i, m) in batch.iter().zip(results) {
+            slots[i] = Some(m);
+        }
     }
+    Ok(slots
+        .into_iter()
+        .map(|m| m.expect("every job is in one batch"))
+        .collect())
+}
+
+/// Job indices in batches: jobs with the same preconditioner, in order of first appearance,
+/// [`LOCKSTEP`] at a time; every other job alone.
+fn lock_step_batches(jobs: &[(&Genome, Neighbour)]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<(*const Preconditioner, Vec<usize>)> = Vec::new();
+    let mut batches = Vec::new();
+    for (i, (_, near)) in jobs.iter().enumerate() {
+        let Some(p) = near.preconditioner.map(std::ptr::from_ref) else {
+            batches.push(vec![i]);
+            continue;
+        };
+        match groups.iter_mut().find(|(key, _)| *key == p) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((p, vec![i])),
+        }
+    }
+    for (_, members) in groups {
+        batches.extend(members.chunks(LOCKSTEP).map(<[usize]>::to_vec));
+    }
+    batches.sort_by_key(|b| b[0]);
+    batches
 }
 
 /// Exact solves beyond N = 12 (half-kernels of up to 256 MiB) and exhaustive attractor tables

@@ -11,7 +11,7 @@ use super::{DOMAIN_EVOLUTION, PURPOSE_ATTRACTORS, PURPOSE_CORRELATION, floats, s
 use crate::engine::control::{Control, Stopped};
 use crate::engine::flux::attractors::find_attractors;
 use crate::engine::flux::exact::{
-    ExactOptions, Neighbour, SMALL_MAX_N, analyze_exact, analyze_small_near,
+    ExactOptions, Neighbour, SMALL_MAX_N, analyze_exact, analyze_small_together,
 };
 use crate::engine::flux::network::Network;
 use crate::engine::rng::stream;
@@ -74,7 +74,7 @@ pub fn oriented(config: &EvolutionConfig, values: &ObjectiveValues) -> Vec<f64> 
 }
 
 /// An individual's measurement plus its π when it is kept for warm starts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Evaluation {
     pub values: ObjectiveValues,
     pub stationary: Option<Vec<f64>>,
@@ -89,26 +89,30 @@ pub struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
-    /// All configured objectives of `genome`; `near` holds the parent's π (N ≤ 12) and
-    /// factorisation (N ≤ 8), when known.
-    pub fn evaluate(&self, genome: &Genome, near: Neighbour) -> Result<Evaluation, Stopped> {
+    /// All configured objectives of each genome; `near` holds its parent's π (N ≤ 12) and a
+    /// nearby factorisation (N ≤ 8), when known. Small exact solves that share a
+    /// factorisation run in lock step ([`analyze_small_together`]), with the results each
+    /// would get alone.
+    pub fn evaluate(&self, jobs: &[(&Genome, Neighbour)]) -> Result<Vec<Evaluation>, Stopped> {
         if self.control.should_stop() {
             return Err(Stopped);
         }
         let config = self.config;
-        let net = genome.network(config);
-        let mut values = ObjectiveValues::default();
-        let mut stationary = None;
+        let nets: Vec<Network> = jobs.iter().map(|(g, _)| g.network(config)).collect();
+        let mut measured: Vec<Evaluation> = vec![Evaluation::default(); jobs.len()];
         if self.needs_exact() {
-            stationary = self.exact(&net, near, &mut values)?;
+            let nears = jobs.iter().map(|&(_, near)| near);
+            self.exact(&nets, nears, &mut measured)?;
         }
-        if config.correlation_is_sampled() {
-            values.correlation_rms = Some(self.sampled_correlation(&net));
+        for (net, m) in nets.iter().zip(&mut measured) {
+            if config.correlation_is_sampled() {
+                m.values.correlation_rms = Some(self.sampled_correlation(net));
+            }
+            if config.has(Objective::MeanPeriod) {
+                m.values.mean_period = Some(self.mean_period(net)?);
+            }
         }
-        if config.has(Objective::MeanPeriod) {
-            values.mean_period = Some(self.mean_period(&net)?);
-        }
-        Ok(Evaluation { values, stationary })
+        Ok(measured)
     }
 
     fn needs_exact(&self) -> bool {
@@ -116,40 +120,53 @@ impl Evaluator<'_> {
         c.has(Objective::Mi) || (c.has(Objective::Correlation) && !c.correlation_is_sampled())
     }
 
-    /// I and (if asked) C from π; returns π when it is worth keeping for warm starts.
-    fn exact(
+    /// I and (if asked) C from π into `measured`, with π kept when it is worth keeping for
+    /// warm starts.
+    fn exact<'n>(
         &self,
-        net: &Network,
-        near: Neighbour,
-        values: &mut ObjectiveValues,
-    ) -> Result<Option<Vec<f64>>, Stopped> {
+        nets: &[Network],
+        nears: impl Iterator<Item = Neighbour<'n>>,
+        measured: &mut [Evaluation],
+    ) -> Result<(), Stopped> {
         let config = self.config;
         let want_c = config.has(Objective::Correlation);
+        let want_mi = config.has(Objective::Mi);
         let options = ExactOptions {
             tolerance: config.mi_tolerance,
             correlation: config.correlation.into(),
             ..ExactOptions::default()
         };
-        let want_mi = config.has(Objective::Mi);
         if config.n <= SMALL_MAX_N {
             let states = 1 << config.n;
-            let near = Neighbour {
-                pi: near.pi.filter(|w| w.len() == states),
-                preconditioner: near.preconditioner.filter(|p| p.states() == states),
-            };
-            let r = analyze_small_near(net, near, &options, want_c);
-            values.mi_bits = want_mi.then_some(r.mi_bits);
-            values.correlation_rms = r.correlation.map(|c| c.rms);
-            values.residual_l1 = Some(r.convergence.residual_l1);
-            values.converged = Some(r.convergence.converged);
-            return Ok((config.n <= WARM_START_MAX_N).then_some(r.pi));
+            let items: Vec<(&Network, Neighbour)> = nets
+                .iter()
+                .zip(nears)
+                .map(|(net, near)| {
+                    let near = Neighbour {
+                        pi: near.pi.filter(|w| w.len() == states),
+                        preconditioner: near.preconditioner.filter(|p| p.states() == states),
+                    };
+                    (net, near)
+                })
+                .collect();
+            let results = analyze_small_together(&items, &options, want_c);
+            for (r, m) in results.into_iter().zip(measured) {
+                m.values.mi_bits = want_mi.then_some(r.mi_bits);
+                m.values.correlation_rms = r.correlation.map(|c| c.rms);
+                m.values.residual_l1 = Some(r.convergence.residual_l1);
+                m.values.converged = Some(r.convergence.converged);
+                m.stationary = (config.n <= WARM_START_MAX_N).then_some(r.pi);
+            }
+            return Ok(());
         }
-        let r = analyze_exact(net, &options, self.control)?;
-        values.mi_bits = want_mi.then_some(r.mi_bits);
-        values.correlation_rms = want_c.then_some(r.correlation.rms);
-        values.residual_l1 = Some(r.convergence.residual_l1);
-        values.converged = Some(r.convergence.converged);
-        Ok(None)
+        for (net, m) in nets.iter().zip(measured) {
+            let r = analyze_exact(net, &options, self.control)?;
+            m.values.mi_bits = want_mi.then_some(r.mi_bits);
+            m.values.correlation_rms = want_c.then_some(r.correlation.rms);
+            m.values.residual_l1 = Some(r.convergence.residual_l1);
+            m.values.converged = Some(r.convergence.converged);
+        }
+        Ok(())
     }
 
     /// C by simulation with the generation's common random numbers.

@@ -23,8 +23,11 @@ use crate::engine::flux::network::{Network, Noise};
 
 use kernel::Kernel;
 pub use kernel::SHARED_NOISE_NODES;
-pub use preconditioner::{PRECONDITIONER_MAX_N, Preconditioner};
-pub use small::{Neighbour, SMALL_MAX_N, SmallAnalysis, analyze_small, analyze_small_near};
+pub use preconditioner::{LOCKSTEP, PRECONDITIONER_MAX_N, Preconditioner};
+pub use small::{
+    Neighbour, SMALL_MAX_N, SmallAnalysis, analyze_small, analyze_small_near,
+    analyze_small_together,
+};
 
 /// Largest N supported: the half-kernels then take 2 · 2^16 · 2^8 · 8 B = 256 MiB and one
 /// product π·T ~8.6 GFLOP; N = 17 would quadruple the work of every product.

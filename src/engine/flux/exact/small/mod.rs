@@ -15,23 +15,16 @@ use crate::engine::flux::correlation::CorrelationStats;
 use crate::engine::flux::gauss_hermite::GaussHermite;
 use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2, sigmoid_and_h2};
 
-use super::gmres::{back_substitute, rotate};
 use super::preconditioner::Preconditioner;
-use super::{Convergence, ExactOptions, convergence, correlation_from_pi, entropy_bits, normalize};
+use super::{Convergence, ExactOptions, convergence, correlation_from_pi, entropy_bits};
+
+mod solver;
+
+use solver::{Solution, Solver, solve_together};
 
 /// Largest N accepted: 2^12 states, half-kernels of 2 · 4096 · 64 doubles (4 MiB) and a
 /// Krylov basis of 81 · 4096 doubles (2.6 MiB) per call in flight.
 pub const SMALL_MAX_N: usize = 12;
-
-/// Krylov vectors per restart cycle: strongly coupled networks (an evolution's N-rooks-like
-/// genomes) need 50–60 products at N = 8, and a restart throws away what the basis has learnt.
-const RESTART: usize = 80;
-/// Krylov vectors allocated up front; the basis grows when a cycle needs more. A preconditioned
-/// solve needs about ten, and a full-size basis (166 KiB at N = 8) would come from fresh,
-/// page-faulting memory on every call.
-const INITIAL_BASIS: usize = 16;
-/// Restart cycles without a 10 % gain in the true residual before giving up.
-const STALL_RESTARTS: usize = 3;
 
 /// π, the information flux and (on request) C for one small network.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +83,65 @@ pub fn analyze_small_near(
     options: &ExactOptions,
     with_correlation: bool,
 ) -> SmallAnalysis {
-    let start = near.pi;
+    let factors = checked_factors(net, near, options);
+    let solver = Solver::new(
+        &factors,
+        near.preconditioner,
+        start(&factors, near),
+        options,
+    );
+    analysis(&factors, near, solver.solve(), options, with_correlation)
+}
+
+/// [`analyze_small_near`] for several networks at once, with the same results bit for bit.
+/// Networks whose neighbours share a preconditioner (the same object) run their GMRES in
+/// lock step, so each pass over the factors preconditions several vectors; pass a handful
+/// (about [`LOCKSTEP`](super::LOCKSTEP)) per preconditioner and parallelise over such groups.
+///
+/// # Panics
+/// As [`analyze_small_near`].
+pub fn analyze_small_together(
+    items: &[(&Network, Neighbour)],
+    options: &ExactOptions,
+    with_correlation: bool,
+) -> Vec<SmallAnalysis> {
+    let factors: Vec<Factors> = items
+        .iter()
+        .map(|&(net, near)| checked_factors(net, near, options))
+        .collect();
+    let key = |near: &Neighbour| near.preconditioner.map(std::ptr::from_ref);
+    let mut solutions: Vec<Option<Solution>> = vec![None; items.len()];
+    for (i, (_, near)) in items.iter().enumerate() {
+        if solutions[i].is_some() {
+            continue;
+        }
+        let group: Vec<usize> = (i..items.len())
+            .filter(|&k| solutions[k].is_none() && key(&items[k].1) == key(near))
+            .collect();
+        let solvers = group.iter().map(|&k| {
+            let near = items[k].1;
+            Solver::new(
+                &factors[k],
+                near.preconditioner,
+                start(&factors[k], near),
+                options,
+            )
+        });
+        for (k, solution) in group.iter().zip(solve_together(solvers.collect())) {
+            solutions[*k] = Some(solution);
+        }
+    }
+    let solved = items.iter().zip(&factors).zip(solutions);
+    solved
+        .map(|((&(_, near), f), s)| {
+            let solution = s.expect("every network was solved");
+            analysis(f, near, solution, options, with_correlation)
+        })
+        .collect()
+}
+
+/// The kernel factors of `net` after checking what [`analyze_small_near`] requires.
+fn checked_factors(net: &Network, near: Neighbour, options: &ExactOptions) -> Factors {
     let n = net.n();
     assert!(
         (1..=SMALL_MAX_N).contains(&n),
@@ -105,19 +156,32 @@ pub fn analyze_small_near(
         "correlation lag must be 0 or 1"
     );
     let factors = Factors::new(net);
-    let initial = match start {
-        Some(s) => {
-            assert_eq!(s.len(), factors.states, "a start needs 2^N entries");
-            s.to_vec()
-        }
-        None => vec![1.0 / factors.states as f64; factors.states],
-    };
+    if let Some(s) = near.pi {
+        assert_eq!(s.len(), factors.states, "a start needs 2^N entries");
+    }
     if let Some(p) = near.preconditioner {
         assert_eq!(p.states(), factors.states, "a preconditioner for another N");
     }
-    let mut solver = Solver::new(&factors, near.preconditioner);
-    let (pi, iterations, residual_l1) = solver.solve(initial, options);
-    let name = match (near.preconditioner, start) {
+    factors
+}
+
+/// GMRES's first iterate: the neighbour's π, or the uniform distribution.
+fn start(factors: &Factors, near: Neighbour) -> Vec<f64> {
+    match near.pi {
+        Some(s) => s.to_vec(),
+        None => vec![1.0 / factors.states as f64; factors.states],
+    }
+}
+
+/// I, the entropies and (if asked) C from a solved π.
+fn analysis(
+    factors: &Factors,
+    near: Neighbour,
+    (pi, iterations, residual_l1): Solution,
+    options: &ExactOptions,
+    with_correlation: bool,
+) -> SmallAnalysis {
+    let name = match (near.preconditioner, near.pi) {
         (Some(_), _) => "gmres_preconditioned",
         (None, Some(_)) => "gmres_warm",
         (None, None) => "gmres",
@@ -351,252 +415,6 @@ fn fill_outcomes(probs: &[f64], out: &mut [f64]) {
     }
 }
 
-/// Restarted GMRES on (I − Tᵀ + u·1ᵀ)·π = u with all scratch allocated once.
-struct Solver<'a> {
-    factors: &'a Factors,
-    /// A neighbour's A⁻¹ (right preconditioning).
-    preconditioner: Option<&'a Preconditioner>,
-    /// M⁻¹·v_j, the vector the operator is applied to.
-    preconditioned: Vec<f64>,
-    /// All ones, to sum a vector with [`dot`]'s parallel add chains.
-    ones: Vec<f64>,
-    /// Krylov basis, vector k at `basis[k * states..]`.
-    basis: Vec<f64>,
-    /// Hessenberg columns after rotation (column j has j + 1 entries).
-    columns: Vec<Vec<f64>>,
-    rotations: Vec<(f64, f64)>,
-    image: Vec<f64>,
-}
-
-impl<'a> Solver<'a> {
-    fn new(factors: &'a Factors, preconditioner: Option<&'a Preconditioner>) -> Self {
-        let states = factors.states;
-        Solver {
-            factors,
-            preconditioner,
-            preconditioned: vec![0.0; states],
-            ones: vec![1.0; states],
-            basis: vec![0.0; INITIAL_BASIS.min(RESTART + 1) * states],
-            columns: Vec::with_capacity(RESTART),
-            rotations: Vec::with_capacity(RESTART),
-            image: vec![0.0; states],
-        }
-    }
-
-    /// Returns the best π found, the products spent and its true residual ‖π·T − π‖₁. On
-    /// x86-64 the same code is also compiled for AVX-512 and for AVX2 (with FMA) and chosen at
-    /// run time; every version performs the same IEEE operations in the same order, so the
-    /// result does not depend on which one runs.
-    fn solve(&mut self, x: Vec<f64>, options: &ExactOptions) -> (Vec<f64>, usize, f64) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("fma") {
-                // SAFETY: the CPU supports AVX-512F and FMA, as checked just above.
-                return unsafe { self.solve_avx512(x, options) };
-            }
-            if has!("avx2") && has!("fma") {
-                // SAFETY: the CPU supports AVX2 and FMA, as checked just above.
-                return unsafe { self.solve_avx2(x, options) };
-            }
-        }
-        self.solve_portable::<NARROW>(x, options)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,fma")]
-    fn solve_avx512(&mut self, x: Vec<f64>, options: &ExactOptions) -> (Vec<f64>, usize, f64) {
-        self.solve_portable::<WIDE>(x, options)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn solve_avx2(&mut self, x: Vec<f64>, options: &ExactOptions) -> (Vec<f64>, usize, f64) {
-        self.solve_portable::<NARROW>(x, options)
-    }
-
-    #[inline(always)]
-    fn solve_portable<const C: usize>(
-        &mut self,
-        mut x: Vec<f64>,
-        options: &ExactOptions,
-    ) -> (Vec<f64>, usize, f64) {
-        let (tolerance, budget) = (options.tolerance.max(0.0), options.max_iterations.max(1));
-        let mut used = 0;
-        let mut best: Option<(Vec<f64>, f64)> = None;
-        let mut stalled = 0;
-        loop {
-            normalize(&mut x);
-            self.factors.apply::<C>(&x, &mut self.image);
-            used += 1;
-            // r = u − A·x = x·T − x for a normalised x.
-            let residual: Vec<f64> = self.image.iter().zip(&x).map(|(t, x)| t - x).collect();
-            let residual_l1: f64 = residual.iter().map(|r| r.abs()).sum();
-            match &best {
-                Some((_, b)) if residual_l1 > 0.9 * b => stalled += 1,
-                _ => stalled = 0,
-            }
-            if best.as_ref().is_none_or(|(_, b)| residual_l1 < *b) {
-                best = Some((x.clone(), residual_l1));
-            }
-            let steps = RESTART.min(budget.saturating_sub(used + 1));
-            if residual_l1 <= tolerance || steps == 0 || stalled >= STALL_RESTARTS {
-                let (pi, residual_l1) = best.expect("one residual was computed");
-                return (pi, used, residual_l1);
-            }
-            // The cycle watches ‖r‖₂: convert the L1 target with the residual's own shape.
-            let target = 0.5 * tolerance * norm2(&residual) / residual_l1;
-            let y = self.cycle::<C>(&residual, steps, target, &mut used);
-            self.add_correction(&mut x, &y);
-        }
-    }
-
-    /// One Arnoldi cycle from r₀; returns the coefficients y of the correction V·y that
-    /// minimises ‖r₀ − A·V·y‖₂ over the Krylov space built.
-    #[inline(always)]
-    fn cycle<const C: usize>(
-        &mut self,
-        r0: &[f64],
-        steps: usize,
-        target: f64,
-        used: &mut usize,
-    ) -> Vec<f64> {
-        let states = self.factors.states;
-        let beta = norm2(r0);
-        for (b, r) in self.basis[..states].iter_mut().zip(r0) {
-            *b = r / beta;
-        }
-        self.columns.clear();
-        self.rotations.clear();
-        let mut g = vec![beta];
-        let mut w = vec![0.0; states];
-        for j in 0..steps {
-            self.operator::<C>(j, &mut w);
-            *used += 1;
-            let mut h = self.orthogonalize(j + 1, &mut w);
-            let norm = norm2(&w);
-            h.push(norm);
-            for (i, &(c, s)) in self.rotations.iter().enumerate() {
-                rotate(&mut h, i, c, s);
-            }
-            let (c, s) = givens(h[j], h[j + 1]);
-            rotate(&mut h, j, c, s);
-            h.truncate(j + 1);
-            self.rotations.push((c, s));
-            g.push(-s * g[j]);
-            g[j] *= c;
-            self.columns.push(h);
-            if g[j + 1].abs() <= target || norm <= 1e-14 * beta || j + 1 == steps {
-                break;
-            }
-            if self.basis.len() < (j + 2) * states {
-                self.basis.resize((j + 2) * states, 0.0);
-            }
-            let next = &mut self.basis[(j + 1) * states..(j + 2) * states];
-            for (v, wi) in next.iter_mut().zip(&w) {
-                *v = wi / norm;
-            }
-        }
-        g.truncate(self.columns.len());
-        back_substitute(&self.columns, &g)
-    }
-
-    /// `x += M⁻¹·V·y` for the coefficients returned by [`Solver::cycle`] (M = I without a
-    /// preconditioner).
-    #[inline(always)]
-    fn add_correction(&mut self, x: &mut [f64], y: &[f64]) {
-        let states = self.factors.states;
-        let correction = &mut self.preconditioned;
-        correction.fill(0.0);
-        for (v, &yi) in self.basis.chunks_exact(states).zip(y) {
-            for (c, vi) in correction.iter_mut().zip(v) {
-                *c += yi * vi;
-            }
-        }
-        if let Some(p) = self.preconditioner {
-            p.solve_in_place(correction);
-        }
-        for (xi, c) in x.iter_mut().zip(correction.iter()) {
-            *xi += c;
-        }
-    }
-
-    /// `out = A·M⁻¹·v_j` with A·v = v − Tᵀ·v + u·(1ᵀ·v).
-    #[inline(always)]
-    fn operator<const C: usize>(&mut self, j: usize, out: &mut [f64]) {
-        let states = self.factors.states;
-        let basis = &self.basis[j * states..(j + 1) * states];
-        let v = match self.preconditioner {
-            Some(p) => {
-                self.preconditioned.copy_from_slice(basis);
-                p.solve_in_place(&mut self.preconditioned);
-                &self.preconditioned[..]
-            }
-            None => basis,
-        };
-        self.factors.apply::<C>(v, out);
-        let shift = dot(v, &self.ones) / states as f64;
-        for (o, vi) in out.iter_mut().zip(v) {
-            *o = vi - *o + shift;
-        }
-    }
-
-    /// Modified Gram–Schmidt of `w` against the first `count` basis vectors.
-    #[inline(always)]
-    fn orthogonalize(&self, count: usize, w: &mut [f64]) -> Vec<f64> {
-        let states = self.factors.states;
-        let mut h = Vec::with_capacity(count + 1);
-        for v in self.basis.chunks_exact(states).take(count) {
-            let coefficient = dot(v, w);
-            for (wi, vi) in w.iter_mut().zip(v) {
-                *wi -= coefficient * vi;
-            }
-            h.push(coefficient);
-        }
-        h
-    }
-}
-
-/// The rotation (c, s) with [c s; −s c]·(a, b) = (r, 0).
-#[inline(always)]
-fn givens(a: f64, b: f64) -> (f64, f64) {
-    let r = a.hypot(b);
-    if r == 0.0 { (1.0, 0.0) } else { (a / r, b / r) }
-}
-
-/// Dot product with eight partial sums (independent add chains that fill one 512-bit or two
-/// 256-bit registers, in a fixed order whatever the vector width).
-#[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    const LANES: usize = 8;
-    let mut acc = [0.0; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        let (x, y): (&[f64; LANES], &[f64; LANES]) = (x.try_into().unwrap(), y.try_into().unwrap());
-        for k in 0..LANES {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let quads = [
-        acc[0] + acc[4],
-        acc[1] + acc[5],
-        acc[2] + acc[6],
-        acc[3] + acc[7],
-    ];
-    (quads[0] + quads[1]) + (quads[2] + quads[3]) + tail
-}
-
-#[inline(always)]
-fn norm2(a: &[f64]) -> f64 {
-    dot(a, a).sqrt()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,6 +466,50 @@ mod tests {
         assert!(warm.convergence.converged && cold.convergence.converged);
         assert!(warm.convergence.iterations < cold.convergence.iterations);
         assert!((warm.mi_bits - cold.mi_bits).abs() < 1e-8);
+    }
+
+    #[test]
+    fn networks_solved_together_get_the_results_of_solving_each_alone() {
+        let options = ExactOptions {
+            tolerance: 1e-10,
+            ..ExactOptions::default()
+        };
+        let parents: Vec<Network> = (0..2)
+            .map(|s| Network::new(gaussian(8, 2.5, 20 + s)))
+            .collect();
+        let hubs: Vec<Preconditioner> = parents.iter().map(Preconditioner::new).collect();
+        let pis: Vec<Vec<f64>> = parents
+            .iter()
+            .map(|p| analyze_small(p, None, &options, false).pi)
+            .collect();
+        // Seven children of two hubs, interleaved, and two without a preconditioner.
+        let children: Vec<Network> = (0..9)
+            .map(|k| {
+                let shift = 0.003 * k as f64;
+                Network::new(parents[k % 2].weights.mapv(|v| v * (1.0 + shift) - shift))
+            })
+            .collect();
+        let near = |k: usize| Neighbour {
+            pi: Some(&pis[k % 2]),
+            preconditioner: (k < 7).then(|| &hubs[k % 2]),
+        };
+        let items: Vec<(&Network, Neighbour)> = children
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (c, near(k)))
+            .collect();
+        let together = analyze_small_together(&items, &options, true);
+        for (k, (child, got)) in children.iter().zip(&together).enumerate() {
+            let alone = analyze_small_near(child, near(k), &options, true);
+            assert_eq!(got, &alone, "child {k}");
+            assert!(
+                got.convergence.converged,
+                "child {k}: {:?}",
+                got.convergence
+            );
+        }
+        assert_eq!(together[0].convergence.solver, "gmres_preconditioned");
+        assert_eq!(together[8].convergence.solver, "gmres_warm");
     }
 
     #[test]

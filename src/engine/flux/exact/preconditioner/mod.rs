@@ -16,6 +16,10 @@
 //! like the rest of the small solver. The factorisation is a pure function of the network, so
 //! a run that rebuilds it after a resume gets the same bits.
 
+mod group;
+
+pub use group::LOCKSTEP;
+
 use super::small::Factors;
 use crate::engine::flux::network::{Network, Noise};
 
@@ -32,6 +36,11 @@ pub struct Preconditioner {
     lu: Vec<f64>,
     /// Row k was swapped with row `swaps[k]` ≥ k at step k.
     swaps: Vec<usize>,
+    /// The same factors by panels of BLOCK rows, for the lock-step solves of `group`:
+    /// `panels[p * states + k]` = rows BLOCK·p .. BLOCK·p + BLOCK of column k. A block of
+    /// rows then streams its factors from consecutive cache lines instead of one line per
+    /// column 2^N doubles apart. Empty when 2^N < BLOCK.
+    panels: Vec<[f64; BLOCK]>,
 }
 
 impl std::fmt::Debug for Preconditioner {
@@ -69,7 +78,22 @@ impl Preconditioner {
         }
         let mut swaps = vec![0; states];
         factorise(&mut lu, states, &mut swaps);
-        Preconditioner { states, lu, swaps }
+        let panels = if states.is_multiple_of(BLOCK) {
+            let panel = |p: usize| (0..states).map(move |k| (p, k));
+            let entry = |(p, k): (usize, usize)| -> [f64; BLOCK] {
+                let start = k * states + p * BLOCK;
+                lu[start..start + BLOCK].try_into().unwrap()
+            };
+            (0..states / BLOCK).flat_map(panel).map(entry).collect()
+        } else {
+            Vec::new()
+        };
+        Preconditioner {
+            states,
+            lu,
+            swaps,
+            panels,
+        }
     }
 
     /// Number of states 2^N of the network it was built from.
