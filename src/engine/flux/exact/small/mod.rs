@@ -377,6 +377,10 @@ fn probability_table(net: &Network) -> (Vec<f64>, Vec<f64>) {
         Noise::Independent { std } if std > 0.0 => Some(GaussHermite::new(NOISE_QUADRATURE_NODES)),
         _ => None,
     };
+    let moderate = low.iter().chain(&high).all(|z| z.abs() <= PART_EXP_LIMIT);
+    if quadrature.is_none() && moderate {
+        return factored_table(n, &low, &high);
+    }
     let mut table = vec![0.0; n << n];
     let mut entropy = vec![0.0; 1 << n];
     let rows = table.chunks_exact_mut(n).zip(entropy.iter_mut());
@@ -398,6 +402,50 @@ fn probability_table(net: &Network) -> (Vec<f64>, Vec<f64>) {
             };
             *h += hi;
         }
+    }
+    (table, entropy)
+}
+
+/// Largest |part of a net input| for [`factored_table`]: e^±300 and products of two stay far
+/// inside the double range. Networks beyond it (|w| in the tens or more) take the per-entry
+/// path of [`sigmoid_and_h2`].
+const PART_EXP_LIMIT: f64 = 300.0;
+
+/// [`probability_table`] for noiseless networks with 8× fewer transcendental functions.
+/// e^−z = e^−z_low·e^−z_high, so one exponential per neuron and half-state suffices, and
+/// σ(z) = 1/(1 + e^−z), 1 − σ(z) = e^−z·σ(z). With σ_big ≥ σ_small the two outcome
+/// probabilities, h2 = −ln σ_big + |z|·σ_small (nats), and the −ln terms of a state's neurons
+/// add up to one logarithm of a product of factors in [½, 1] (at least 2^−N, no underflow).
+/// The 2,048 exponentials and 4,096 logarithms of an N = 8 network, about a sixth of an
+/// evolution's CPU time, become 256 of each.
+fn factored_table(n: usize, low: &[f64], high: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let k = n / 2;
+    let exp_neg = |part: &[f64]| -> Vec<f64> { part.iter().map(|z| (-z).exp()).collect() };
+    let (low_exp, high_exp) = (exp_neg(low), exp_neg(high));
+    let mut table = vec![0.0; n << n];
+    let mut entropy = vec![0.0; 1 << n];
+    let rows = table.chunks_exact_mut(n).zip(entropy.iter_mut());
+    for (s, (p, h)) in rows.enumerate() {
+        let (a, b) = (s & ((1 << k) - 1), s >> k);
+        let (za, zb) = (&low[a * n..(a + 1) * n], &high[b * n..(b + 1) * n]);
+        let (ea, eb) = (&low_exp[a * n..(a + 1) * n], &high_exp[b * n..(b + 1) * n]);
+        let mut big_product = 1.0;
+        let mut linear = 0.0;
+        for i in 0..n {
+            let z = za[i] + zb[i];
+            let e = ea[i] * eb[i];
+            let sigma = 1.0 / (1.0 + e);
+            let rest = e * sigma;
+            p[i] = sigma;
+            let (small, big) = if z >= 0.0 {
+                (rest, sigma)
+            } else {
+                (sigma, rest)
+            };
+            big_product *= big;
+            linear += z.abs() * small;
+        }
+        *h = (linear - big_product.ln()) / std::f64::consts::LN_2;
     }
     (table, entropy)
 }
@@ -510,6 +558,40 @@ mod tests {
         }
         assert_eq!(together[0].convergence.solver, "gmres_preconditioned");
         assert_eq!(together[8].convergence.solver, "gmres_warm");
+    }
+
+    #[test]
+    fn factored_probabilities_and_entropies_match_the_per_entry_formulas() {
+        // The last network has net-input parts beyond PART_EXP_LIMIT: the per-entry path.
+        for (n, std, bias) in [
+            (1, 2.0, 0.3),
+            (5, 3.0, -1.0),
+            (8, 4.0, 0.5),
+            (8, 30.0, 2.0),
+            (4, 400.0, 1.0),
+        ] {
+            let mut net = Network::new(gaussian(n, std, 31));
+            net.bias = vec![bias; n];
+            let (probabilities, entropy) = probability_table(&net);
+            for s in 0..1usize << n {
+                let x: Vec<f64> = (0..n).map(|j| net.input_value(s >> j & 1 == 1)).collect();
+                let mut expected = 0.0;
+                for i in 0..n {
+                    let z: f64 =
+                        net.bias[i] + (0..n).map(|j| net.weights[[i, j]] * x[j]).sum::<f64>();
+                    let (p, h) = sigmoid_and_h2(z);
+                    expected += h;
+                    let got = probabilities[s * n + i];
+                    let allowed = 1e-15 + 1e-12 * p.min(1.0 - p);
+                    assert!((got - p).abs() <= allowed, "N = {n}, s = {s}: {got} vs {p}");
+                }
+                assert!(
+                    (entropy[s] - expected).abs() <= 1e-13 * n as f64,
+                    "N = {n}, s = {s}: {} vs {expected}",
+                    entropy[s]
+                );
+            }
+        }
     }
 
     #[test]
