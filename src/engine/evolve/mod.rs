@@ -257,7 +257,8 @@ fn hub_count(config: &EvolutionConfig, parents: usize) -> usize {
 /// at N = 6, where an LU costs about 2.5 solves, two hubs were 8 % slower.
 const HUBS_FROM_N: usize = 8;
 /// Factorised parents (the best ones) from [`HUBS_FROM_N`] on: one hub measured about as
-/// fast as two, four 8 % slower.
+/// fast as two, four 8 % slower (and still slower once the hub's children were solved in
+/// lock step, 2026-12-01).
 const HUBS: usize = 2;
 
 /// Offspring `k` of `generation`: a mutated, constrained copy of the chosen parent, and the

@@ -1,4 +1,4 @@
-//! Cyclic attractors of the deterministic (zero-temperature) limit, x_i(t+1) = [z_i > 0]
+//! Cyclic attractors of the deterministic (zero-temperature) limit, x_i(t+1) = \[z_i > 0\]
 //! (SCIENCE.md A7): the paper's second objective next to the information flux.
 //!
 //! Up to [`EXHAUSTIVE_MAX_N`] neurons every state is enumerated, which gives exact counts,

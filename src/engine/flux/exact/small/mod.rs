@@ -6,6 +6,8 @@
 //! π). The half-kernels are the same factorisation as in the `kernel` submodule, so one product
 //! π·T costs 4^N multiply-adds; the result is a deterministic function of the network and the
 //! start. There are no stop checks inside: at N = 12 a call takes a few tens of milliseconds.
+//! [`analyze_small_together`] solves several networks that share a preconditioner in lock
+//! step (the `solver` submodule), with the results each would get alone.
 //!
 //! Products are summed by a small tiled kernel with one fused multiply-add per term, in state
 //! order for every output entry, so the result is the same bit for bit whichever vector width
