@@ -264,7 +264,7 @@ fn half_kernel_by_outcome(table: &[f64], n: usize, group: Range<usize>) -> Vec<f
 
 /// `out[a]` = Π_k p_k^{a_k}·(1 − p_k)^{1 − a_k} for every outcome a of independent bits, built
 /// by doubling (bit k of `a` is neuron k of the group).
-fn fill_outcomes(probs: &[f64], out: &mut [f64]) {
+pub(super) fn fill_outcomes(probs: &[f64], out: &mut [f64]) {
     out[0] = 1.0;
     for (k, &p) in probs.iter().enumerate() {
         let half = 1usize << k;

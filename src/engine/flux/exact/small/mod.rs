@@ -17,6 +17,7 @@ use crate::engine::flux::correlation::CorrelationStats;
 use crate::engine::flux::gauss_hermite::GaussHermite;
 use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2, sigmoid_and_h2};
 
+use super::kernel::fill_outcomes;
 use super::preconditioner::Preconditioner;
 use super::{Convergence, ExactOptions, convergence, correlation_from_pi, entropy_bits};
 
@@ -387,8 +388,7 @@ fn probability_table(net: &Network) -> (Vec<f64>, Vec<f64>) {
     let mut entropy = vec![0.0; 1 << n];
     let rows = table.chunks_exact_mut(n).zip(entropy.iter_mut());
     for (s, (p, h)) in rows.enumerate() {
-        let (a, b) = (s & ((1 << k) - 1), s >> k);
-        let (za, zb) = (&low[a * n..(a + 1) * n], &high[b * n..(b + 1) * n]);
+        let (za, zb) = half_rows(s, n, &low, &high);
         for ((pi, x), y) in p.iter_mut().zip(za).zip(zb) {
             let z = x + y;
             let hi = match &quadrature {
@@ -408,6 +408,14 @@ fn probability_table(net: &Network) -> (Vec<f64>, Vec<f64>) {
     (table, entropy)
 }
 
+/// The rows of state s = a + b·2^⌊N/2⌋ in tables of N entries per low-half code a and per
+/// high-half code b.
+fn half_rows<'a>(s: usize, n: usize, low: &'a [f64], high: &'a [f64]) -> (&'a [f64], &'a [f64]) {
+    let k = n / 2;
+    let (a, b) = (s & ((1 << k) - 1), s >> k);
+    (&low[a * n..(a + 1) * n], &high[b * n..(b + 1) * n])
+}
+
 /// Largest |part of a net input| for [`factored_table`]: e^±300 and products of two stay far
 /// inside the double range. Networks beyond it (|w| in the tens or more) take the per-entry
 /// path of [`sigmoid_and_h2`].
@@ -421,16 +429,14 @@ const PART_EXP_LIMIT: f64 = 300.0;
 /// The 2,048 exponentials and 4,096 logarithms of an N = 8 network, about a sixth of an
 /// evolution's CPU time, become 256 of each.
 fn factored_table(n: usize, low: &[f64], high: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let k = n / 2;
     let exp_neg = |part: &[f64]| -> Vec<f64> { part.iter().map(|z| (-z).exp()).collect() };
     let (low_exp, high_exp) = (exp_neg(low), exp_neg(high));
     let mut table = vec![0.0; n << n];
     let mut entropy = vec![0.0; 1 << n];
     let rows = table.chunks_exact_mut(n).zip(entropy.iter_mut());
     for (s, (p, h)) in rows.enumerate() {
-        let (a, b) = (s & ((1 << k) - 1), s >> k);
-        let (za, zb) = (&low[a * n..(a + 1) * n], &high[b * n..(b + 1) * n]);
-        let (ea, eb) = (&low_exp[a * n..(a + 1) * n], &high_exp[b * n..(b + 1) * n]);
+        let (za, zb) = half_rows(s, n, low, high);
+        let (ea, eb) = half_rows(s, n, &low_exp, &high_exp);
         let mut big_product = 1.0;
         let mut linear = 0.0;
         for i in 0..n {
@@ -450,19 +456,6 @@ fn factored_table(n: usize, low: &[f64], high: &[f64]) -> (Vec<f64>, Vec<f64>) {
         *h = (linear - big_product.ln()) / std::f64::consts::LN_2;
     }
     (table, entropy)
-}
-
-/// `out[a]` = Π_k p_k^{a_k}·(1 − p_k)^{1 − a_k} over the outcomes a of independent bits.
-fn fill_outcomes(probs: &[f64], out: &mut [f64]) {
-    out[0] = 1.0;
-    for (k, &p) in probs.iter().enumerate() {
-        let half = 1usize << k;
-        let (low, high) = out[..2 * half].split_at_mut(half);
-        for (l, h) in low.iter_mut().zip(high) {
-            *h = *l * p;
-            *l *= 1.0 - p;
-        }
-    }
 }
 
 #[cfg(test)]
