@@ -10,7 +10,8 @@
 //! ends exactly where an uninterrupted run ends. (Resume on the same kind of machine: libm's
 //! `exp`/`log2` and, for exact solves beyond N = 12, faer's run-time choice of SIMD kernels may
 //! round differently elsewhere. The small exact solver itself gives the same bits on any vector
-//! width.)
+//! width. Resume with the same fluxlab version too: an engine change may move the last bits,
+//! as the factored probability table of 2026-12-01 did.)
 
 mod config;
 mod constraint;
@@ -389,7 +390,7 @@ fn finish_generation(
 /// small, one after another (each using the whole pool) when it needs large tables. Genomes
 /// preconditioned by the same factorisation are measured in batches of [`LOCKSTEP`], whose
 /// exact solves run in lock step; the batches depend on the jobs only, and each result is
-/// the one the genome would get alone.
+/// the one the genome would get alone. Stop checks and progress come per batch.
 fn evaluate_all(
     config: &EvolutionConfig,
     generation: u64,

@@ -17,7 +17,8 @@ pub const LOCKSTEP: usize = 4;
 
 impl Preconditioner {
     /// `v ← A⁻¹·v` for every vector, [`LOCKSTEP`] at a time, each getting the bits
-    /// [`Preconditioner::solve_in_place`] would give it.
+    /// [`Preconditioner::solve_in_place`] would give it. (Callers compiled for AVX2 and FMA
+    /// solve a lone vector faster with `solve_in_place` itself.)
     ///
     /// # Panics
     /// If a vector's length is not the number of states.
@@ -29,7 +30,9 @@ impl Preconditioner {
                     v.swap(k, p);
                 }
             }
-            if group.len() == 1 || !self.states.is_multiple_of(BLOCK) {
+            // A single vector also goes through the vector kernel (three idle lanes): this
+            // function is not compiled for FMA, so the one-vector loops would call libm's fma.
+            if !self.states.is_multiple_of(BLOCK) {
                 for v in group.iter_mut() {
                     self.forward(v);
                     self.backward(v);
@@ -143,24 +146,24 @@ impl Preconditioner {
 
 /// Row `r` of every vector as the lanes of one register (zeros for missing vectors).
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
+#[target_feature(enable = "avx2,fma")]
 fn gather(vectors: &[&mut [f64]], r: usize) -> std::arch::x86_64::__m256d {
     let mut lanes = [0.0; LOCKSTEP];
     for (x, v) in lanes.iter_mut().zip(vectors) {
         *x = v[r];
     }
     // SAFETY: `_mm256_loadu_pd` reads four doubles from an unaligned pointer, and `lanes` is
-    // an array of four doubles; SSE2 (all this needs besides AVX) is part of x86-64.
+    // an array of four doubles; the function is compiled for (and only runs with) AVX2.
     unsafe { std::arch::x86_64::_mm256_loadu_pd(lanes.as_ptr()) }
 }
 
 /// Writes the lanes of `row` back to row `r` of the vectors.
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
+#[target_feature(enable = "avx2,fma")]
 fn scatter(vectors: &mut [&mut [f64]], r: usize, row: std::arch::x86_64::__m256d) {
     let mut lanes = [0.0; LOCKSTEP];
     // SAFETY: `_mm256_storeu_pd` writes four doubles to an unaligned pointer, and `lanes` is
-    // an array of four doubles.
+    // an array of four doubles; the function is compiled for (and only runs with) AVX2.
     unsafe { std::arch::x86_64::_mm256_storeu_pd(lanes.as_mut_ptr(), row) };
     for (v, &x) in vectors.iter_mut().zip(&lanes) {
         v[r] = x;

@@ -5,7 +5,8 @@
 //! its scratch in one workspace, and may start GMRES from a nearby distribution (the parent's
 //! π). The half-kernels are the same factorisation as in the `kernel` submodule, so one product
 //! π·T costs 4^N multiply-adds; the result is a deterministic function of the network and the
-//! start. There are no stop checks inside: at N = 12 a call takes a few tens of milliseconds.
+//! start. There are no stop checks inside: at N = 12 a call takes a few tens of milliseconds
+//! per network.
 //! [`analyze_small_together`] solves several networks that share a preconditioner in lock
 //! step (the `solver` submodule), with the results each would get alone.
 //!
@@ -18,7 +19,7 @@ use crate::engine::flux::gauss_hermite::GaussHermite;
 use crate::engine::flux::network::{NOISE_QUADRATURE_NODES, Network, Noise, h2, sigmoid_and_h2};
 
 use super::kernel::fill_outcomes;
-use super::preconditioner::Preconditioner;
+use super::preconditioner::{LOCKSTEP, Preconditioner};
 use super::{Convergence, ExactOptions, convergence, correlation_from_pi, entropy_bits};
 
 mod solver;
@@ -26,7 +27,7 @@ mod solver;
 use solver::{Solution, Solver, solve_together};
 
 /// Largest N accepted: 2^12 states, half-kernels of 2 · 4096 · 64 doubles (4 MiB) and a
-/// Krylov basis of 81 · 4096 doubles (2.6 MiB) per call in flight.
+/// Krylov basis of 81 · 4096 doubles (2.6 MiB) per network in flight.
 pub const SMALL_MAX_N: usize = 12;
 
 /// π, the information flux and (on request) C for one small network.
@@ -98,8 +99,9 @@ pub fn analyze_small_near(
 
 /// [`analyze_small_near`] for several networks at once, with the same results bit for bit.
 /// Networks whose neighbours share a preconditioner (the same object) run their GMRES in
-/// lock step, so each pass over the factors preconditions several vectors; pass a handful
-/// (about [`LOCKSTEP`](super::LOCKSTEP)) per preconditioner and parallelise over such groups.
+/// lock step, [`LOCKSTEP`] at a time, so each pass over the factors preconditions several
+/// vectors; the others run alone. All the networks' tables are built up front; pass a handful
+/// (about [`LOCKSTEP`]) per preconditioner and parallelise over such groups.
 ///
 /// # Panics
 /// As [`analyze_small_near`].
@@ -118,9 +120,14 @@ pub fn analyze_small_together(
         if solutions[i].is_some() {
             continue;
         }
-        let group: Vec<usize> = (i..items.len())
-            .filter(|&k| solutions[k].is_none() && key(&items[k].1) == key(near))
-            .collect();
+        // Without a preconditioner there is nothing to share: such a network runs alone.
+        let group: Vec<usize> = match key(near) {
+            None => vec![i],
+            Some(p) => (i..items.len())
+                .filter(|&k| solutions[k].is_none() && key(&items[k].1) == Some(p))
+                .take(LOCKSTEP)
+                .collect(),
+        };
         let solvers = group.iter().map(|&k| {
             let near = items[k].1;
             Solver::new(
@@ -426,8 +433,10 @@ const PART_EXP_LIMIT: f64 = 300.0;
 /// σ(z) = 1/(1 + e^−z), 1 − σ(z) = e^−z·σ(z). With σ_big ≥ σ_small the two outcome
 /// probabilities, h2 = −ln σ_big + |z|·σ_small (nats), and the −ln terms of a state's neurons
 /// add up to one logarithm of a product of factors in [½, 1] (at least 2^−N, no underflow).
-/// The 2,048 exponentials and 4,096 logarithms of an N = 8 network, about a sixth of an
-/// evolution's CPU time, become 256 of each.
+/// The 2,048 exponentials and 2,048 logarithms of an N = 8 network, about a sixth of an
+/// evolution's CPU time, become 256 of each. The entropies are exact to about N·2⁻⁵³ nats
+/// per state in absolute terms (a nearly deterministic state's tiny entropy loses relative
+/// precision, which I, a difference of entropies of order N bits, does not notice).
 fn factored_table(n: usize, low: &[f64], high: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let exp_neg = |part: &[f64]| -> Vec<f64> { part.iter().map(|z| (-z).exp()).collect() };
     let (low_exp, high_exp) = (exp_neg(low), exp_neg(high));
@@ -525,8 +534,9 @@ mod tests {
             .iter()
             .map(|p| analyze_small(p, None, &options, false).pi)
             .collect();
-        // Seven children of two hubs, interleaved, and two without a preconditioner.
-        let children: Vec<Network> = (0..9)
+        // Nine children of two hubs, interleaved (five share hub 0: more than one lock-step
+        // group), and two without a preconditioner.
+        let children: Vec<Network> = (0..11)
             .map(|k| {
                 let shift = 0.003 * k as f64;
                 Network::new(parents[k % 2].weights.mapv(|v| v * (1.0 + shift) - shift))
@@ -534,7 +544,7 @@ mod tests {
             .collect();
         let near = |k: usize| Neighbour {
             pi: Some(&pis[k % 2]),
-            preconditioner: (k < 7).then(|| &hubs[k % 2]),
+            preconditioner: (k < 9).then(|| &hubs[k % 2]),
         };
         let items: Vec<(&Network, Neighbour)> = children
             .iter()
@@ -552,7 +562,7 @@ mod tests {
             );
         }
         assert_eq!(together[0].convergence.solver, "gmres_preconditioned");
-        assert_eq!(together[8].convergence.solver, "gmres_warm");
+        assert_eq!(together[10].convergence.solver, "gmres_warm");
     }
 
     #[test]

@@ -276,8 +276,9 @@ fn lock_step_avx2(solvers: &mut [Solver]) {
     lock_step::<NARROW>(solvers);
 }
 
-/// Advances every unfinished solver to its next request, serves all requests with one
-/// preconditioner pass, and repeats until all have finished.
+/// Advances every unfinished solver to its next request, serves all requests with one pass
+/// over the factors per [`LOCKSTEP`](crate::engine::flux::exact::LOCKSTEP) vectors, and
+/// repeats until all have finished.
 #[inline(always)]
 fn lock_step<const C: usize>(solvers: &mut [Solver]) {
     let Some(first) = solvers.first() else {
