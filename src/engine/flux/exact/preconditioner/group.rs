@@ -23,13 +23,28 @@ impl Preconditioner {
     /// # Panics
     /// If a vector's length is not the number of states.
     pub(in crate::engine::flux::exact) fn solve_many_in_place(&self, vectors: &mut [&mut [f64]]) {
-        for group in vectors.chunks_mut(LOCKSTEP) {
-            for v in group.iter_mut() {
-                assert_eq!(v.len(), self.states);
-                for (k, &p) in self.swaps.iter().enumerate() {
-                    v.swap(k, p);
+        #[cfg(target_arch = "x86_64")]
+        if self.states.is_multiple_of(super::wide::TILE) {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("fma") {
+                for group in vectors.chunks_mut(LOCKSTEP) {
+                    self.swap_rows(group);
+                    // SAFETY: the CPU supports AVX-512F and FMA (checked above), the states
+                    // are a multiple of the tile, and the group holds its count of vectors.
+                    unsafe {
+                        match group.len() {
+                            1 => self.substitute_avx512::<1>(group),
+                            2 => self.substitute_avx512::<2>(group),
+                            3 => self.substitute_avx512::<3>(group),
+                            _ => self.substitute_avx512::<4>(group),
+                        }
+                    }
                 }
+                return;
             }
+        }
+        for group in vectors.chunks_mut(LOCKSTEP) {
+            self.swap_rows(group);
             // A single vector also goes through the vector kernel (three idle lanes): this
             // function is not compiled for FMA, so the one-vector loops would call libm's fma.
             if !self.states.is_multiple_of(BLOCK) {
@@ -49,6 +64,16 @@ impl Preconditioner {
                 }
             }
             self.substitute_portable(group);
+        }
+    }
+
+    /// The row swaps of the factorisation, applied to every vector.
+    fn swap_rows(&self, vectors: &mut [&mut [f64]]) {
+        for v in vectors.iter_mut() {
+            assert_eq!(v.len(), self.states);
+            for (k, &p) in self.swaps.iter().enumerate() {
+                v.swap(k, p);
+            }
         }
     }
 
@@ -167,14 +192,6 @@ fn scatter(vectors: &mut [&mut [f64]], r: usize, row: std::arch::x86_64::__m256d
     unsafe { std::arch::x86_64::_mm256_storeu_pd(lanes.as_mut_ptr(), row) };
     for (v, &x) in vectors.iter_mut().zip(&lanes) {
         v[r] = x;
-    }
-}
-
-impl Preconditioner {
-    /// Rows `rows..rows + BLOCK` of factor column k, from the panel copy.
-    #[inline(always)]
-    fn panel_block(&self, k: usize, rows: usize) -> &[f64; BLOCK] {
-        &self.panels[rows / BLOCK * self.states + k]
     }
 }
 

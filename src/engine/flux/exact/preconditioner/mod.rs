@@ -18,6 +18,7 @@
 //! a run that rebuilds it after a resume gets the same bits.
 
 mod group;
+mod wide;
 
 pub use group::LOCKSTEP;
 
@@ -132,6 +133,12 @@ impl Preconditioner {
             update_rows(&mut rest[..r1 - r0], updates);
             self.forward_within(v, r0, r1);
         }
+    }
+
+    /// Rows `rows..rows + BLOCK` of factor column k, from the panel copy.
+    #[inline(always)]
+    fn panel_block(&self, k: usize, rows: usize) -> &[f64; BLOCK] {
+        &self.panels[rows / BLOCK * self.states + k]
     }
 
     /// Rows `rows..rows + BLOCK` of factor column k.
