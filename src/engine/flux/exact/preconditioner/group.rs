@@ -8,6 +8,8 @@
 //! arrays in registers when they are also indexed at run time (the solve within a block), and
 //! a store and reload per step cost more than the multiply-add, so on x86-64 with AVX2 the
 //! kernel is written with `std::arch` intrinsics; elsewhere the same order runs as plain loops.
+//! CPUs with AVX-512 take the `wide` kernel instead (rows across lanes, eight terms per
+//! multiply-add).
 
 use super::{BLOCK, Preconditioner};
 use crate::engine::flux::exact::PRECONDITIONER_MAX_N;

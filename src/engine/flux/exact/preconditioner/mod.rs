@@ -7,7 +7,8 @@
 //! ~50 that slowly mixing (near-N-rooks) kernels need unpreconditioned. (From N = 8 the
 //! evolution factorises only its best parents and lends each LU to the nearby parents'
 //! children too: see `engine::evolve`. Siblings that share an LU can be solved in lock step,
-//! and the `group` submodule applies it to four of their vectors in one pass.)
+//! and the `group` submodule applies it to four of their vectors in one pass; with AVX-512,
+//! the `wide` submodule does so with rows across lanes.)
 //!
 //! The LU and the triangular solves are written out here rather than taken from faer: at
 //! 256 × 256 faer's versions measured 2–3× slower per CPU-second on this machine (run-time

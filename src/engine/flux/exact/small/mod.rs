@@ -432,7 +432,9 @@ const BLOCK_DOUBLES: usize = 1 << 15;
 /// Rows (A outcomes) of a product tile: one 512-bit or two 256-bit registers per column.
 const TILE_ROWS: usize = 8;
 /// Columns per tile: eight independent FMA chains (8 × 512 bits with AVX-512, 4 × 2 × 256 bits
-/// with AVX2) keep the FMA units busy without running out of the 32 / 16 vector registers.
+/// with AVX2) keep the FMA units busy without running out of the 32 / 16 vector registers;
+/// where the low half has 16 outcomes or more, the AVX-512 tile is two registers tall
+/// ([`tile_avx512`], sixteen chains).
 const WIDE: usize = 8;
 const NARROW: usize = 4;
 
