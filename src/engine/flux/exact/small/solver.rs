@@ -351,7 +351,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     // Without this barrier LLVM vectorises the loop for the pairwise reduction below (128-bit
-    // halves and shuffles) instead of for the loop: 3–4× slower.
+    // halves and shuffles, several times the instructions of one 512-bit loop); end to end the
+    // difference was within the benchmark's noise (2026-12-06).
     let acc = std::hint::black_box(acc);
     let quads = [
         acc[0] + acc[4],
