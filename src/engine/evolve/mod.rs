@@ -17,6 +17,7 @@ mod config;
 mod constraint;
 mod floats;
 mod genome;
+mod hubs;
 mod initial;
 mod mutation;
 mod nsga2;
@@ -35,9 +36,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::control::{Control, Stopped};
-use crate::engine::flux::exact::{
-    LOCKSTEP, Neighbour, PRECONDITIONER_MAX_N, Preconditioner, SMALL_MAX_N,
-};
+use crate::engine::flux::exact::{LOCKSTEP, Neighbour, Preconditioner, SMALL_MAX_N};
 use crate::engine::rng::stream;
 
 pub use config::{
@@ -48,6 +47,7 @@ pub use config::{
 };
 pub use constraint::apply as apply_constraint;
 pub use genome::{EnsembleInit, Genome, Init, argmax_is_permutation, rook_score, validate_init};
+pub use hubs::Hub;
 pub use nsga2::{crowding_distances, dominates, non_dominated_fronts};
 pub use objectives::{ObjectiveValues, WARM_START_MAX_N, fitness};
 pub use stats::{GenerationStats, ObjectiveStats, statistics};
@@ -114,6 +114,9 @@ pub struct EvolutionState {
     pub population: Vec<Individual>,
     /// The population's non-dominated members (Pareto mode).
     pub pareto_front: Option<Vec<Individual>>,
+    /// The genomes whose factorised systems precondition the offspring solves (N = 8).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hubs: Vec<Hub>,
     /// Genomes measured so far.
     pub evaluations: u64,
     /// Exact solves that missed `mi_tolerance` so far.
@@ -153,7 +156,7 @@ pub fn initialize(
     let measured = evaluate_all(config, 0, &jobs, control)?;
     let counts = Counts::default().add(&measured);
     let pool = individuals(config, genomes.clone(), measured, 0);
-    Ok(finish_generation(config, 0, pool, counts))
+    Ok(finish_generation(config, 0, pool, counts, Vec::new()))
 }
 
 /// Advances `state` by one generation and returns its metrics row. On `Err(Stopped)` the
@@ -169,7 +172,8 @@ pub fn step(
         unconverged: state.unconverged_evaluations,
     };
     let mut parents = remeasured_parents(config, state, generation, &mut counts, control)?;
-    let hubs = factorise_parents(config, &mut parents);
+    let hubs = hubs::prepare(config, &mut parents, &state.hubs, generation);
+    let preconditioners = hubs::for_parents(&parents, &hubs);
     let children: Vec<(Genome, usize)> = (0..config.offspring)
         .map(|k| child(config, &parents, generation, k))
         .collect();
@@ -178,9 +182,7 @@ pub fn step(
         .map(|(g, p)| {
             let near = Neighbour {
                 pi: parents[*p].stationary.as_deref(),
-                preconditioner: hubs
-                    .get(*p)
-                    .and_then(|&h| parents[h].factorised.0.as_deref()),
+                preconditioner: preconditioners[*p],
             };
             (g, near)
         })
@@ -190,77 +192,9 @@ pub fn step(
     let genomes = children.into_iter().map(|(g, _)| g).collect();
     let mut pool = individuals(config, genomes, measured, generation);
     pool.extend(carried_over(config, parents));
-    *state = finish_generation(config, generation, pool, counts);
+    *state = finish_generation(config, generation, pool, counts, hubs);
     Ok(statistics(config, state))
 }
-
-/// Factorises the systems of the best parents ([`hub_count`]) (reusing those already
-/// factorised) and returns, for every parent, the hub whose factorisation preconditions its
-/// children's exact solves: the hub nearest to it (squared distance of the weights, the first
-/// on ties), itself when it is one. Empty when nothing is preconditioned (sampled objectives
-/// only, or N > [`PRECONDITIONER_MAX_N`]). The choice depends on the current population only,
-/// and each factorisation is a pure function of its genome, so a resumed run makes the same.
-fn factorise_parents(config: &EvolutionConfig, parents: &mut [Individual]) -> Vec<usize> {
-    let exact = config.has(Objective::Mi)
-        || (config.has(Objective::Correlation) && !config.correlation_is_sampled());
-    if !exact || config.n > PRECONDITIONER_MAX_N {
-        return Vec::new();
-    }
-    let hubs = hub_count(config, parents.len());
-    parents[..hubs]
-        .par_iter_mut()
-        .filter(|p| p.factorised.0.is_none())
-        .for_each(|p| {
-            let net = p.genome.network(config);
-            p.factorised = Factorised(Some(Arc::new(Preconditioner::new(&net))));
-        });
-    let nearest_hub = |p: &Individual| {
-        let to = |h: usize| squared_distance(&p.genome, &parents[h].genome);
-        (0..hubs).min_by(|&a, &b| to(a).total_cmp(&to(b)))
-    };
-    parents
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if i < hubs {
-                i
-            } else {
-                nearest_hub(p).unwrap_or(0)
-            }
-        })
-        .collect()
-}
-
-/// Σ (w_a − w_b)² over the weights of two genomes.
-fn squared_distance(a: &Genome, b: &Genome) -> f64 {
-    let d = a
-        .weights
-        .iter()
-        .zip(&b.weights)
-        .map(|(x, y)| (x - y) * (x - y));
-    d.sum()
-}
-
-/// Parents whose systems are factorised: all of them up to N = 7, [`HUBS`] from N = 8.
-fn hub_count(config: &EvolutionConfig, parents: usize) -> usize {
-    if config.n >= HUBS_FROM_N {
-        HUBS.min(parents)
-    } else {
-        parents
-    }
-}
-
-/// From this N on, only [`HUBS`] parents are factorised. A new parent's LU (2^N)³/3 costs
-/// 8× more per step of N while a product costs 4× more; with (16+64) at N = 8 about half the
-/// parents are new each generation, and their LUs took a third of the CPU time. Measured at
-/// N = 8 (AMD EPYC, 2026-12-01): two hubs cut the LUs from 1,223 to 191 per 150 generations
-/// while the products per solve rose from 10.6 to 13.6, +17 % evaluations per CPU-second;
-/// at N = 6, where an LU costs about 2.5 solves, two hubs were 8 % slower.
-const HUBS_FROM_N: usize = 8;
-/// Factorised parents (the best ones) from [`HUBS_FROM_N`] on: one hub measured about as
-/// fast as two, four 8 % slower (and still slower once the hub's children were solved in
-/// lock step, 2026-12-01).
-const HUBS: usize = 2;
 
 /// Offspring `k` of `generation`: a mutated, constrained copy of the chosen parent, and the
 /// parent's index.
@@ -374,6 +308,7 @@ fn finish_generation(
     generation: u64,
     pool: Vec<Individual>,
     counts: Counts,
+    hubs: Vec<Hub>,
 ) -> EvolutionState {
     let population = selection::survivors(config, pool);
     let pareto_front = (config.mode == Mode::Pareto).then(|| selection::first_front(&population));
@@ -381,6 +316,7 @@ fn finish_generation(
         generation,
         population,
         pareto_front,
+        hubs,
         evaluations: counts.evaluations,
         unconverged_evaluations: counts.unconverged,
     }

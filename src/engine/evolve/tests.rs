@@ -522,38 +522,59 @@ fn init_validation_checks_shapes_and_bias() {
 }
 
 #[test]
-fn only_the_best_parents_are_factorised_from_n_8_and_others_use_the_nearest() {
-    for base in [pareto_config(), frobenius_config()] {
-        let config = EvolutionConfig {
-            generations: 2,
-            ..base
-        };
-        let (state, _) = run(&config, &gaussian());
-        let mut parents = state.population.clone();
-        for p in &mut parents {
-            p.factorised = Factorised(None);
-        }
-        let hubs = factorise_parents(&config, &mut parents);
-        assert_eq!(hubs.len(), parents.len());
-        let factorised: Vec<bool> = parents.iter().map(|p| p.factorised.0.is_some()).collect();
-        if config.n >= 8 {
-            assert_eq!(
-                factorised.iter().filter(|&&f| f).count(),
-                2,
-                "N = {}",
-                config.n
-            );
-            assert!(factorised[0] && factorised[1]);
-            for (i, &h) in hubs.iter().enumerate() {
-                let d = |k: usize| squared_distance(&parents[i].genome, &parents[k].genome);
-                assert!(
-                    h < 2 && d(h) <= d(1 - h),
-                    "parent {i} preconditioned by hub {h}"
-                );
-            }
-        } else {
-            assert!(factorised.iter().all(|&f| f), "N = {}", config.n);
-            assert_eq!(hubs, (0..parents.len()).collect::<Vec<_>>());
-        }
+fn from_n_8_the_best_parents_become_hubs_that_serve_their_lifetime() {
+    let config = EvolutionConfig {
+        generations: 2,
+        ..pareto_config()
+    };
+    let (state, _) = run(&config, &gaussian());
+    let mut parents = state.population.clone();
+    let hubs = hubs::prepare(&config, &mut parents, &[], 7);
+    assert_eq!(hubs.len(), hubs::HUBS);
+    for (hub, parent) in hubs.iter().zip(&parents) {
+        assert_eq!((&hub.genome, hub.chosen), (&parent.genome, 7));
+        assert!(hub.factorised.0.is_some());
+    }
+    assert!(parents.iter().all(|p| p.factorised.0.is_none()));
+    let assigned = hubs::for_parents(&parents, &hubs);
+    for (p, pre) in parents.iter().zip(&assigned) {
+        let d = |h: &Hub| hubs::squared_distance(&p.genome, &h.genome);
+        let nearest = if d(&hubs[1]) < d(&hubs[0]) { 1 } else { 0 };
+        let expected = hubs[nearest].factorised.0.as_deref().unwrap();
+        assert!(std::ptr::eq(pre.unwrap(), expected));
+    }
+    // Kept while they serve (even after leaving the population), replaced once they expire;
+    // a hub read from a checkpoint has no factorisation and gets it back.
+    let mut stored: Vec<Hub> = serde_json::from_str(&json(&hubs)).unwrap();
+    stored[0].genome.weights[0] += 1.0;
+    let kept = hubs::prepare(&config, &mut parents, &stored, 7 + hubs::HUB_LIFETIME - 1);
+    assert_eq!(kept, stored);
+    assert!(
+        kept.iter()
+            .all(|h| h.factorised.0.is_some() && h.chosen == 7)
+    );
+    let renewed = hubs::prepare(&config, &mut parents, &stored, 7 + hubs::HUB_LIFETIME);
+    assert_eq!(renewed[0].genome, parents[0].genome);
+    assert_eq!(renewed[0].chosen, 7 + hubs::HUB_LIFETIME);
+}
+
+#[test]
+fn below_n_8_every_parent_preconditions_its_own_offspring() {
+    let config = EvolutionConfig {
+        generations: 2,
+        ..frobenius_config()
+    };
+    let (state, _) = run(&config, &gaussian());
+    let mut parents = state.population.clone();
+    for p in &mut parents {
+        p.factorised = Factorised(None);
+    }
+    assert!(hubs::prepare(&config, &mut parents, &[], 3).is_empty());
+    let assigned = hubs::for_parents(&parents, &[]);
+    for (p, pre) in parents.iter().zip(&assigned) {
+        assert!(std::ptr::eq(
+            pre.unwrap(),
+            p.factorised.0.as_deref().unwrap()
+        ));
     }
 }
