@@ -265,6 +265,10 @@ fn half_kernel_by_outcome(table: &[f64], n: usize, group: Range<usize>) -> Vec<f
 /// `out[a]` = Π_k p_k^{a_k}·(1 − p_k)^{1 − a_k} for every outcome a of independent bits, built
 /// by doubling (bit k of `a` is neuron k of the group).
 pub(super) fn fill_outcomes(probs: &[f64], out: &mut [f64]) {
+    if let (Ok(probs), Ok(out)) = (probs.try_into(), <&mut [f64; 16]>::try_from(&mut *out)) {
+        *out = outcomes_of_four(probs);
+        return;
+    }
     out[0] = 1.0;
     for (k, &p) in probs.iter().enumerate() {
         let half = 1usize << k;
@@ -274,6 +278,24 @@ pub(super) fn fill_outcomes(probs: &[f64], out: &mut [f64]) {
             *l *= 1.0 - p;
         }
     }
+}
+
+/// [`fill_outcomes`] for four bits (the halves of N = 8, an evolution's main case) with the
+/// same multiplications in the same order, in registers: the general loop reads back what it
+/// has just stored, in wider loads than the stores, which stalls store forwarding (it was
+/// about a third of building an N = 8 network's tables).
+#[inline(always)]
+fn outcomes_of_four(probs: &[f64; 4]) -> [f64; 16] {
+    let mut out = [0.0; 16];
+    out[0] = 1.0;
+    for (k, &p) in probs.iter().enumerate() {
+        let half = 1usize << k;
+        for a in 0..half {
+            out[a + half] = out[a] * p;
+            out[a] *= 1.0 - p;
+        }
+    }
+    out
 }
 
 /// Net inputs z_i(x) for every state, `[s * n + i]`, in parallel.
