@@ -72,10 +72,7 @@ impl Preconditioner {
     /// The row swaps of the factorisation, applied to every vector.
     fn swap_rows(&self, vectors: &mut [&mut [f64]]) {
         for v in vectors.iter_mut() {
-            assert_eq!(v.len(), self.states);
-            for (k, &p) in self.swaps.iter().enumerate() {
-                v.swap(k, p);
-            }
+            self.permute(v);
         }
     }
 

@@ -39,6 +39,9 @@ pub struct Preconditioner {
     lu: Vec<f64>,
     /// Row k was swapped with row `swaps[k]` ≥ k at step k.
     swaps: Vec<usize>,
+    /// The same swaps as one permutation: row k of P·v is row `order[k]` of v. Gathering by
+    /// it replaces 2^N dependent swaps (each waiting on the previous one's stores).
+    order: Vec<usize>,
     /// The same factors by panels of BLOCK rows, for the lock-step solves of `group`:
     /// `panels[p * states + k]` = rows BLOCK·p .. BLOCK·p + BLOCK of column k. A block of
     /// rows then streams its factors from consecutive cache lines instead of one line per
@@ -81,6 +84,10 @@ impl Preconditioner {
         }
         let mut swaps = vec![0; states];
         factorise(&mut lu, states, &mut swaps);
+        let mut order: Vec<usize> = (0..states).collect();
+        for (k, &p) in swaps.iter().enumerate() {
+            order.swap(k, p);
+        }
         let panels = if states.is_multiple_of(BLOCK) {
             let panel = |p: usize| (0..states).map(move |k| (p, k));
             let entry = |(p, k): (usize, usize)| -> [f64; BLOCK] {
@@ -95,6 +102,7 @@ impl Preconditioner {
             states,
             lu,
             swaps,
+            order,
             panels,
         }
     }
@@ -107,12 +115,23 @@ impl Preconditioner {
     /// `v ← A⁻¹·v` by the row swaps and two triangular solves.
     #[inline(always)]
     pub(super) fn solve_in_place(&self, v: &mut [f64]) {
-        assert_eq!(v.len(), self.states);
-        for (k, &p) in self.swaps.iter().enumerate() {
-            v.swap(k, p);
-        }
+        self.permute(v);
         self.forward(v);
         self.backward(v);
+    }
+
+    /// `v ← P·v`, the factorisation's row swaps.
+    ///
+    /// # Panics
+    /// If `v` does not have one entry per state.
+    #[inline(always)]
+    fn permute(&self, v: &mut [f64]) {
+        assert_eq!(v.len(), self.states);
+        let mut old = [0.0; 1 << PRECONDITIONER_MAX_N];
+        old[..self.states].copy_from_slice(v);
+        for (x, &from) in v.iter_mut().zip(&self.order) {
+            *x = old[from];
+        }
     }
 
     /// `v ← L⁻¹·v`, left-looking by tiles of rows: a tile first takes the updates of every
