@@ -37,7 +37,9 @@ pub struct Preconditioner {
     states: usize,
     /// Column-major; L (unit diagonal implied) below the diagonal, U on and above it.
     lu: Vec<f64>,
-    /// Row k was swapped with row `swaps[k]` ≥ k at step k.
+    /// Row k was swapped with row `swaps[k]` ≥ k at step k: the tests' reference for the
+    /// row swaps, applied one by one.
+    #[cfg(test)]
     swaps: Vec<usize>,
     /// The same swaps as one permutation: row k of P·v is row `order[k]` of v. Gathering by
     /// it replaces 2^N dependent swaps (each waiting on the previous one's stores).
@@ -101,6 +103,7 @@ impl Preconditioner {
         Preconditioner {
             states,
             lu,
+            #[cfg(test)]
             swaps,
             order,
             panels,
