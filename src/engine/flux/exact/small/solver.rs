@@ -167,8 +167,11 @@ impl<'a> Solver<'a> {
         if residual_l1 <= self.tolerance || steps == 0 || self.stalled >= STALL_RESTARTS {
             return false;
         }
-        // The cycle watches ‖r‖₂: convert the L1 target with the residual's own shape.
-        self.target = 0.5 * self.tolerance * norm2(&residual) / residual_l1;
+        // The cycle watches ‖r‖₂: convert the L1 target with the residual's own shape. No
+        // safety factor: the true residual of the result is measured anyway, and a miss only
+        // costs another cycle. At N = 8 in an evolution (9,616 solves, 2026-12-06) a factor of
+        // 0.5 cost 13.42 products per solve against 13.13 without, and no solve missed.
+        self.target = self.tolerance * norm2(&residual) / residual_l1;
         self.steps = steps;
         self.beta = norm2(&residual);
         let states = self.factors.states;
