@@ -87,9 +87,10 @@ pub struct Individual {
         with = "floats::option_vec"
     )]
     pub stationary: Option<Vec<f64>>,
-    /// Its factorised system, the preconditioner of its children's solves: a cache of a pure
-    /// function of the genome, built when first needed and rebuilt after a resume, so it is
-    /// neither checkpointed nor compared.
+    /// Its factorised system, the preconditioner of its children's solves below N = 8 (from
+    /// N = 8 the [`Hub`]s precondition them): a cache of a pure function of the genome, built
+    /// when first needed and rebuilt after a resume, so it is neither checkpointed nor
+    /// compared.
     #[serde(skip)]
     pub factorised: Factorised,
 }
