@@ -101,8 +101,8 @@ impl Preconditioner {
             }
             for k in (0..BLOCK).rev() {
                 let u = self.panel_block(b0 + k, b0);
-                let diagonal = u[k];
-                sums[k] = sums[k].map(|x| x / diagonal);
+                let inverse = self.inverse_diagonal[b0 + k];
+                sums[k] = sums[k].map(|x| x * inverse);
                 let f = sums[k].map(|x| -x);
                 for (row, &ur) in sums[..k].iter_mut().zip(u) {
                     lanes_update(row, &f, ur);
@@ -118,7 +118,7 @@ impl Preconditioner {
     #[target_feature(enable = "avx2,fma")]
     fn substitute_avx2(&self, vectors: &mut [&mut [f64]]) {
         use std::arch::x86_64::{
-            __m256d, _mm256_div_pd, _mm256_fmadd_pd, _mm256_set1_pd, _mm256_setzero_pd,
+            __m256d, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_set1_pd, _mm256_setzero_pd,
             _mm256_xor_pd,
         };
         let n = self.states;
@@ -154,7 +154,8 @@ impl Preconditioner {
             }
             for k in (0..BLOCK).rev() {
                 let u = self.panel_block(b0 + k, b0);
-                s[k] = _mm256_div_pd(s[k], _mm256_set1_pd(u[k]));
+                let inverse = _mm256_set1_pd(self.inverse_diagonal[b0 + k]);
+                s[k] = _mm256_mul_pd(s[k], inverse);
                 let f = _mm256_xor_pd(s[k], sign);
                 for j in 0..k {
                     s[j] = _mm256_fmadd_pd(f, _mm256_set1_pd(u[j]), s[j]);

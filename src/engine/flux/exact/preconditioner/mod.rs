@@ -41,6 +41,9 @@ pub struct Preconditioner {
     /// row swaps, applied one by one.
     #[cfg(test)]
     swaps: Vec<usize>,
+    /// 1 / U_kk: the backward solves multiply by it. A division waits ~14 cycles and sits on
+    /// the critical path of each 8 × 8 diagonal block; a multiplication waits 4.
+    inverse_diagonal: Vec<f64>,
     /// The same swaps as one permutation: row k of P·v is row `order[k]` of v. Gathering by
     /// it replaces 2^N dependent swaps (each waiting on the previous one's stores).
     order: Vec<usize>,
@@ -86,6 +89,7 @@ impl Preconditioner {
         }
         let mut swaps = vec![0; states];
         factorise(&mut lu, states, &mut swaps);
+        let inverse_diagonal = (0..states).map(|k| 1.0 / lu[k * states + k]).collect();
         let mut order: Vec<usize> = (0..states).collect();
         for (k, &p) in swaps.iter().enumerate() {
             order.swap(k, p);
@@ -105,6 +109,7 @@ impl Preconditioner {
             lu,
             #[cfg(test)]
             swaps,
+            inverse_diagonal,
             order,
             panels,
         }
@@ -231,7 +236,7 @@ impl Preconditioner {
         let n = self.states;
         if !(r1 - r0).is_multiple_of(BLOCK) {
             for k in (r0..r1).rev() {
-                v[k] /= self.lu[k * n + k];
+                v[k] *= self.inverse_diagonal[k];
                 let x = -v[k];
                 axpy(x, &self.lu[k * n + r0..k * n + k], &mut v[r0..k]);
             }
@@ -241,7 +246,7 @@ impl Preconditioner {
             let mut x: [f64; BLOCK] = v[b0..b0 + BLOCK].try_into().unwrap();
             for k in (0..BLOCK).rev() {
                 let u = self.block(b0 + k, b0);
-                x[k] /= u[k];
+                x[k] *= self.inverse_diagonal[b0 + k];
                 let f = -x[k];
                 for j in 0..k {
                     x[j] = f.mul_add(u[j], x[j]);
@@ -558,7 +563,7 @@ mod tests {
             axpy(x, &column[k + 1..], &mut v[k + 1..]);
         }
         for (k, column) in pre.lu.chunks_exact(n).enumerate().rev() {
-            v[k] /= column[k];
+            v[k] *= pre.inverse_diagonal[k];
             let x = -v[k];
             axpy(x, &column[..k], &mut v[..k]);
         }

@@ -10,7 +10,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::{
-    __m256d, __m512d, _mm256_div_pd, _mm256_fmadd_pd, _mm256_set1_pd, _mm256_setr_pd,
+    __m256d, __m512d, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_set1_pd, _mm256_setr_pd,
     _mm256_storeu_pd, _mm256_xor_pd, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_set1_pd,
     _mm512_storeu_pd,
 };
@@ -66,7 +66,8 @@ impl Preconditioner {
                 let mut s = transpose::<Q>(&tile[blk]);
                 for k in (0..BLOCK).rev() {
                     let u = self.panel_block(b0 + k, b0);
-                    s[k] = _mm256_div_pd(s[k], _mm256_set1_pd(u[k]));
+                    let inverse = _mm256_set1_pd(self.inverse_diagonal[b0 + k]);
+                    s[k] = _mm256_mul_pd(s[k], inverse);
                     let f = negate(s[k]);
                     for j in 0..k {
                         s[j] = _mm256_fmadd_pd(f, _mm256_set1_pd(u[j]), s[j]);
