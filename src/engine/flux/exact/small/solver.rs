@@ -219,7 +219,8 @@ impl<'a> Solver<'a> {
             self.basis.resize((j + 2) * states, 0.0);
         }
         let next = &mut self.basis[(j + 1) * states..(j + 2) * states];
-        // One division in all, then a multiplication per entry (a 512-bit division takes ~16 cycles).
+        // One division in all, then a multiplication per entry (a 512-bit division takes
+        // about 16 cycles).
         let inverse = 1.0 / norm;
         for (v, wi) in next.iter_mut().zip(&self.image) {
             *v = wi * inverse;
