@@ -521,14 +521,19 @@ fn init_validation_checks_shapes_and_bias() {
     assert!(validate_init(&config, &gaussian()).is_empty());
 }
 
-#[test]
-fn from_n_8_the_best_parents_become_hubs_that_serve_their_lifetime() {
+/// `base` run for two generations, and the population it ends with.
+fn after_two_generations(base: EvolutionConfig) -> (EvolutionConfig, Vec<Individual>) {
     let config = EvolutionConfig {
         generations: 2,
-        ..pareto_config()
+        ..base
     };
     let (state, _) = run(&config, &gaussian());
-    let mut parents = state.population.clone();
+    (config, state.population)
+}
+
+#[test]
+fn from_n_8_the_best_parents_become_hubs_that_serve_their_lifetime() {
+    let (config, mut parents) = after_two_generations(pareto_config());
     let hubs = hubs::prepare(&config, &mut parents, &[], 7);
     assert_eq!(hubs.len(), hubs::HUBS);
     for (hub, parent) in hubs.iter().zip(&parents) {
@@ -560,12 +565,7 @@ fn from_n_8_the_best_parents_become_hubs_that_serve_their_lifetime() {
 
 #[test]
 fn below_n_8_every_parent_preconditions_its_own_offspring() {
-    let config = EvolutionConfig {
-        generations: 2,
-        ..frobenius_config()
-    };
-    let (state, _) = run(&config, &gaussian());
-    let mut parents = state.population.clone();
+    let (config, mut parents) = after_two_generations(frobenius_config());
     for p in &mut parents {
         p.factorised = Factorised(None);
     }
