@@ -73,7 +73,7 @@ pub(super) fn prepare(
         let chosen = |p: &Individual| Hub {
             genome: p.genome.clone(),
             chosen: generation,
-            factorised: p.factorised.clone(),
+            factorised: Factorised::default(),
         };
         best.map(chosen).collect()
     } else {
