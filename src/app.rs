@@ -7,11 +7,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::guard::HostPolicy;
 use crate::api::{self, AppState};
+use crate::listen::{self, ListenConfig, connection_cap, raise_fd_limit};
 use crate::config::ServeConfig;
 use crate::observe::Observability;
 use crate::runner::{EventHub, Runner, RunnerConfig};
-use crate::store::Store;
+use crate::store::{Store, lock_database};
 
 /// Serves on `listener` until `shutdown` resolves, then stops claiming, checkpoints and requeues
 /// running jobs, ends SSE streams and closes the database.
@@ -20,8 +22,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = Store::connect(&config.database).await?;
-    let recovered = store.recover_expired(true).await?;
+    let address = listener.local_addr()?;
+    let who = format!(
+        "pid {} serving {address} since {}",
+        std::process::id(),
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+    );
+    // Held until this function returns: no second server may run the same SQLite file.
+    let db_lock = lock_database(&config.database, &who)?;
+    let store = Store::connect_capped(&config.database, config.max_database_bytes).await?;
+    let recovered = store.recover_expired(true, None).await?;
     if recovered > 0 {
         tracing::warn!(
             jobs = recovered,
@@ -30,13 +40,21 @@ pub async fn serve(
     }
     let hub = Arc::new(EventHub::default());
     let observe = Arc::new(Observability::default());
+    let threads = config.compute_threads();
+    if (config.max_jobs as usize) > threads {
+        tracing::warn!(
+            max_jobs = config.max_jobs,
+            threads,
+            "fewer compute threads than --max-jobs: at most {threads} jobs run at once"
+        );
+    }
     let runner = Runner::start(
         store.clone(),
         hub.clone(),
         observe.clone(),
         RunnerConfig {
             max_jobs: config.max_jobs as usize,
-            threads: config.compute_threads(),
+            threads,
             lease: config.lease(),
             progress_interval: Duration::from_millis(500),
             limits: config.limits(),
@@ -44,6 +62,11 @@ pub async fn serve(
         },
     )?;
     let stop = CancellationToken::new();
+    let parked = CancellationToken::new();
+    let hosts = HostPolicy::new(&address.to_string(), &config.allowed_hosts);
+    if hosts.any {
+        tracing::info!("answering to any Host header (wildcard bind); --allowed-hosts narrows it");
+    }
     let state = AppState {
         store: store.clone(),
         runner: runner.clone(),
@@ -54,21 +77,31 @@ pub async fn serve(
         max_upload_bytes: config.max_upload_bytes,
         models: Default::default(),
         shutdown: stop.clone(),
+        parked: parked.clone(),
+        hosts: Arc::new(hosts),
     };
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let app = api::router(state);
-    tracing::info!(address = %listener.local_addr()?, database = %config.database, threads = config.compute_threads(), max_jobs = config.max_jobs, "fluxlab serving");
+    let listen = ListenConfig {
+        max_connections: connection_cap(config.max_connections as usize, raise_fd_limit()),
+        header_timeout: Duration::from_secs(config.header_timeout_secs),
+        body_idle: Duration::from_secs(config.body_idle_secs),
+        body_deadline: Duration::from_secs(config.body_deadline_secs),
+        drain_timeout: Duration::from_secs(5),
+    };
+    tracing::info!(%address, database = %config.database, threads, max_jobs = config.max_jobs, max_connections = listen.max_connections, "fluxlab serving");
     let runner_for_stop = runner.clone();
     let stop_for_signal = stop.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: checkpointing running jobs");
-            stop_for_signal.cancel();
-            runner_for_stop.shutdown(grace).await;
-        })
-        .await?;
+    listen::serve(listener, app, listen, async move {
+        shutdown.await;
+        tracing::info!("shutting down: checkpointing running jobs");
+        stop_for_signal.cancel();
+        runner_for_stop.shutdown(grace).await;
+        parked.cancel();
+    })
+    .await;
     store.close().await;
+    drop(db_lock);
     tracing::info!("stopped");
     Ok(())
 }

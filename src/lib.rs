@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod engine;
 pub mod jobs;
+pub mod listen;
 pub mod observe;
 pub mod plots;
 pub mod runner;

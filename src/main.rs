@@ -45,7 +45,12 @@ async fn main() -> anyhow::Result<()> {
                 )
                 .init();
             let listener = tokio::net::TcpListener::bind(&config.bind).await?;
-            fluxlab::serve(config, listener, fluxlab::shutdown_signal()).await
+            if let Err(e) = fluxlab::serve(config, listener, fluxlab::shutdown_signal()).await {
+                // A plain message (no backtrace) for what is usually a setup problem.
+                eprintln!("fluxlab: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
         }
     }
 }

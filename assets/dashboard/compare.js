@@ -32,7 +32,8 @@ export function renderCompare(main, { signal, params }) {
       h('div', {}, chartBox, finals)));
 
   async function loadJobs() {
-    const q = new URLSearchParams({ kind, limit: '100' });
+    // The spec tells each job's objective; summaries leave it out.
+    const q = new URLSearchParams({ kind, limit: '100', include: 'spec' });
     try {
       jobs = (await api(`/v1/jobs?${q}`, { signal })).jobs;
     } catch (err) {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::jobs::FieldError;
-use crate::store::StoreError;
+use crate::store::{Failure, StoreError};
 
 /// A problem document (RFC 9457).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -85,6 +85,38 @@ impl ApiError {
         )
     }
 
+    /// 415: a JSON body sent without `Content-Type: application/json`.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            detail,
+        )
+        .with_field("content-type", "must be application/json")
+    }
+
+    /// Any status with a generic problem (for errors raised outside the handlers).
+    pub fn status_only(status: StatusCode, detail: impl Into<String>) -> Self {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let slug = match status.as_u16() {
+            400 => "malformed-request",
+            403 => "forbidden",
+            404 => "not-found",
+            405 => "method-not-allowed",
+            408 => "request-timeout",
+            413 => "body-too-large",
+            414 => "uri-too-long",
+            415 => "unsupported-media-type",
+            421 => "host-not-allowed",
+            431 => "headers-too-large",
+            503 => "unavailable",
+            s if s >= 500 => "internal-error",
+            _ => "http-error",
+        };
+        Self::new(status, slug, title, detail)
+    }
+
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -133,7 +165,26 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::internal(e)
+        match e.failure() {
+            Failure::Full => {
+                tracing::error!(cause = %e, "database full");
+                Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage-full",
+                    "Storage full",
+                    "the server's database has no space left (disk full or its size cap \
+                     reached); nothing was stored. Retry once space is freed",
+                )
+            }
+            Failure::Unavailable => {
+                tracing::error!(cause = %e, "database unavailable");
+                Self::unavailable(
+                    "the server's database cannot be reached or written right now; nothing was \
+                     changed. Retry shortly",
+                )
+            }
+            Failure::Other => ApiError::internal(e),
+        }
     }
 }
 
@@ -148,12 +199,18 @@ impl IntoResponse for ApiError {
             job_status: self.job_status,
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        (
+        let mut response = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             json,
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        response
     }
 }
 
@@ -185,10 +242,27 @@ pub fn json_problem(err: serde_path_to_error::Error<serde_json::Error>, prefix: 
     }
 }
 
-/// Parses a JSON document into `T`, mapping errors with [`json_problem`].
+/// Parses a JSON document into `T`, mapping errors with [`json_problem`]. A document that is
+/// valid JSON but of the wrong shape (`[1,2,3]`, `"kind": 5`) is a 422 naming the field even
+/// where serde_json reports it as a syntax error (it does for enums read from numbers).
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_problem(e, ""))?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        let field = e.path().to_string();
+        let problem = json_problem(e, "");
+        let object = bytes.trim_ascii_start().starts_with(b"{");
+        if well_formed && !object {
+            ApiError::validation(vec![FieldError::new("body", "must be a JSON object")])
+        } else if well_formed && problem.status() == StatusCode::BAD_REQUEST {
+            ApiError::validation(vec![FieldError::new(
+                field,
+                "wrong type here: see the request schema in /openapi.json",
+            )])
+        } else {
+            problem
+        }
+    })?;
     de.end()
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     Ok(value)

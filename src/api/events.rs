@@ -16,8 +16,10 @@ use super::error::ApiResult;
 use super::jobs::load;
 use super::views::JobView;
 
-/// How often the stream re-reads the job as a fallback for events it cannot hear.
+/// How often the stream re-reads the job's status as a fallback for events it cannot hear.
 const POLL: Duration = Duration::from_secs(2);
+/// How long a stream waits at shutdown for running jobs to be parked before its last `done`.
+const SHUTDOWN_DONE_WAIT: Duration = Duration::from_secs(30);
 
 fn event(name: &str, data: &impl serde::Serialize) -> Event {
     Event::default()
@@ -34,8 +36,18 @@ pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Look the job up first: a hub entry made for an unknown id would never be released.
+    load(&state, &id).await?;
     let live = state.hub.subscribe(&id);
-    let row = load(&state, &id).await?;
+    // Read again after subscribing, so nothing that happened in between is missed.
+    let row = match load(&state, &id).await {
+        Ok(row) => row,
+        Err(e) => {
+            drop(live);
+            state.hub.release(&id);
+            return Err(e);
+        }
+    };
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
         forward(&state, &id, row, live, &tx).await;
@@ -44,7 +56,9 @@ pub async fn events(
     Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
 }
 
-/// Sends the snapshot, then live events until `done`, the client leaving or shutdown.
+/// Sends the snapshot, then live events until `done`, the client leaving or shutdown. At
+/// shutdown the stream still ends with `done`: the job view once running jobs are back in the
+/// queue (status `queued`), so a client knows to reconnect to the next server.
 async fn forward(
     state: &AppState,
     id: &str,
@@ -63,7 +77,10 @@ async fn forward(
     let mut poll = tokio::time::interval(POLL);
     loop {
         tokio::select! {
-            _ = state.shutdown.cancelled() => return,
+            _ = state.shutdown.cancelled() => {
+                let _ = tokio::time::timeout(SHUTDOWN_DONE_WAIT, state.parked.cancelled()).await;
+                break;
+            }
             _ = tx.closed() => return,
             received = live.recv() => match received {
                 Ok(ev) if ev.name == "done" => break,
@@ -76,7 +93,7 @@ async fn forward(
                 Err(RecvError::Closed) => break,
             },
             _ = poll.tick() => {
-                if let Ok(row) = load(state, id).await
+                if let Ok(Some(row)) = state.store.get_job_summary(id).await
                     && row.status().is_terminal()
                 {
                     break;

@@ -7,13 +7,14 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, Problem, parse_json, parse_query};
+use super::guard::require_json;
 use super::views::*;
 use crate::jobs::{self, FieldError};
 use crate::store::{JobFilter, JobRow, NewJob, Status};
@@ -43,7 +44,12 @@ struct ListQuery {
     kind: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
+    include: Option<String>,
 }
+
+/// Most bytes of specs in one page of `GET /v1/jobs?include=spec` (a page holds at least one
+/// job; the rest of the page comes with the next cursor).
+pub const PAGE_SPEC_BUDGET: i64 = 8 << 20;
 
 pub(crate) async fn load(state: &AppState, id: &str) -> ApiResult<JobRow> {
     if uuid::Uuid::parse_str(id).is_err() {
@@ -73,7 +79,7 @@ fn check_submit(req: &SubmitRequest) -> Vec<FieldError> {
         ));
     }
     if let Some(p) = req.priority
-        && p.abs() > PRIORITY_RANGE
+        && !(-PRIORITY_RANGE..=PRIORITY_RANGE).contains(&p)
     {
         errors.push(FieldError::new(
             "priority",
@@ -101,12 +107,15 @@ fn check_submit(req: &SubmitRequest) -> Vec<FieldError> {
         (status = 202, description = "still running after `wait`", body = JobView),
         (status = 400, description = "malformed JSON", body = Problem),
         (status = 413, description = "body too large", body = Problem),
+        (status = 415, description = "body not sent as application/json", body = Problem),
         (status = 422, description = "invalid spec", body = Problem)))]
 pub async fn submit(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
+    require_json(&headers)?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(state.max_body_bytes)
@@ -263,9 +272,14 @@ async fn wait_with(
 ) -> ApiResult<JobRow> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let row = load(state, id).await?;
+        // Status polls read the summary; the spec (maybe megabytes) only once at the end.
+        let row = state
+            .store
+            .get_job_summary(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no job with id `{id}`")))?;
         if row.status().is_terminal() || tokio::time::Instant::now() >= deadline {
-            return Ok(row);
+            return load(state, id).await;
         }
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {}
@@ -276,11 +290,12 @@ async fn wait_with(
     }
 }
 
-/// List jobs, newest first.
+/// List jobs, newest first, as summaries (no spec, no result).
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
     params(("status" = Option<String>, Query), ("kind" = Option<String>, Query),
            ("limit" = Option<i64>, Query, description = "≤ 500, default 50"),
-           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+           ("include" = Option<String>, Query, description = "`spec` to add each job's spec (pages then hold at most 8 MiB of specs)")),
     responses((status = 200, body = JobList), (status = 422, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -310,6 +325,17 @@ pub async fn list(
             format!("must be between 1 and {MAX_PAGE}, got {limit}"),
         ));
     }
+    let with_spec = match q.include.as_deref() {
+        None => false,
+        Some("spec") => true,
+        Some(other) => {
+            errors.push(FieldError::new(
+                "include",
+                format!("must be `spec`, got `{other}`"),
+            ));
+            false
+        }
+    };
     if let Some(c) = &q.cursor
         && uuid::Uuid::parse_str(c).is_err()
     {
@@ -331,17 +357,33 @@ pub async fn list(
             limit,
         })
         .await?;
-    let more = rows.len() as i64 > limit;
+    let mut more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
+    let mut jobs: Vec<JobSummary> = Vec::with_capacity(rows.len());
+    let mut spent = 0;
+    for row in &rows {
+        let mut summary = JobSummary::from(JobView::from(row));
+        if with_spec {
+            let bytes = state.store.spec_bytes(&row.id).await?;
+            if !jobs.is_empty() && spent + bytes > PAGE_SPEC_BUDGET {
+                more = true;
+                break;
+            }
+            spent += bytes;
+            summary.spec = state
+                .store
+                .job_spec(&row.id)
+                .await?
+                .and_then(|s| serde_json::from_str(&s).ok());
+        }
+        jobs.push(summary);
+    }
     let next_cursor = if more {
-        rows.last().map(|r| r.id.clone())
+        jobs.last().map(|j| j.id.clone())
     } else {
         None
     };
-    Ok(Json(JobList {
-        jobs: rows.iter().map(JobView::from).collect(),
-        next_cursor,
-    }))
+    Ok(Json(JobList { jobs, next_cursor }))
 }
 
 /// One job.

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod datasets;
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod jobs;
 pub mod models;
 pub mod plots;
@@ -44,6 +45,10 @@ pub struct AppState {
     pub models: Arc<models::ModelCache>,
     /// Cancelled at shutdown: ends SSE streams and `?wait=` calls.
     pub shutdown: CancellationToken,
+    /// Cancelled once running jobs are checkpointed and back in the queue at shutdown.
+    pub parked: CancellationToken,
+    /// The `Host` names this server answers to.
+    pub hosts: Arc<guard::HostPolicy>,
 }
 
 #[derive(OpenApi)]
@@ -127,6 +132,11 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(service::openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(guard::problem_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::check_request,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_latency,
@@ -149,16 +159,32 @@ async fn not_found(request: Request) -> Response {
     .into_response()
 }
 
+/// The method as a metric label: the standard ones by name, anything made up as `OTHER`, so
+/// that no client can grow the label set.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
 async fn record_latency(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(request).await;
     state.observe.http_request(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),

@@ -80,7 +80,11 @@ impl From<&JobRow> for JobView {
                 code: code.clone(),
                 message: row.error_message.clone().unwrap_or_default(),
             }),
-            spec: serde_json::from_str(&row.spec).unwrap_or(Value::Null),
+            spec: if row.spec.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&row.spec).unwrap_or(Value::Null)
+            },
             result: None,
         }
     }
@@ -102,9 +106,51 @@ pub struct SubmitRequest {
     pub max_attempts: Option<i64>,
 }
 
+/// A job in a listing: the job view without `spec` (unless `?include=spec`) and `result`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobSummary {
+    pub id: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub priority: i64,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub progress: ProgressView,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub error: Option<JobErrorView>,
+    /// Only with `?include=spec`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub spec: Option<Value>,
+}
+
+impl From<JobView> for JobSummary {
+    fn from(v: JobView) -> Self {
+        JobSummary {
+            id: v.id,
+            kind: v.kind,
+            name: v.name,
+            status: v.status,
+            priority: v.priority,
+            attempts: v.attempts,
+            max_attempts: v.max_attempts,
+            progress: v.progress,
+            created_at: v.created_at,
+            started_at: v.started_at,
+            finished_at: v.finished_at,
+            error: v.error,
+            spec: None,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobList {
-    pub jobs: Vec<JobView>,
+    pub jobs: Vec<JobSummary>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 

@@ -40,7 +40,8 @@ pub struct RunContext {
     pub store: Store,
     /// The async runtime the store lives on; the job runs on a rayon thread, outside it.
     pub runtime: tokio::runtime::Handle,
-    pub messages: mpsc::UnboundedSender<JobMessage>,
+    /// Bounded: when the store falls behind, the job waits here instead of piling up rows.
+    pub messages: mpsc::Sender<JobMessage>,
     pub progress: watch::Sender<Value>,
 }
 
@@ -62,10 +63,14 @@ impl JobContext for RunContext {
             .send_replace(progress_doc(fraction, step, total_steps, message));
     }
     fn checkpoint(&self, step: u64, state: Value) {
-        let _ = self.messages.send(JobMessage::Checkpoint { step, state });
+        // A rayon thread, outside the runtime: blocking here is the back-pressure. The
+        // supervisor drains until the job returns, so this wait ends.
+        let _ = self
+            .messages
+            .blocking_send(JobMessage::Checkpoint { step, state });
     }
     fn metrics(&self, step: u64, row: Value) {
-        let _ = self.messages.send(JobMessage::Metrics { step, row });
+        let _ = self.messages.blocking_send(JobMessage::Metrics { step, row });
     }
     fn cancel_requested(&self) -> bool {
         self.flags.cancel.load(Ordering::Relaxed)

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod hub;
+mod lease;
 mod supervisor;
 
 use std::collections::HashMap;
@@ -41,15 +42,25 @@ pub struct RunnerConfig {
     pub executor: Executor,
 }
 
+impl RunnerConfig {
+    /// Jobs held at once: `max_jobs`, but never more than compute threads.
+    pub fn slots(&self) -> usize {
+        self.max_jobs.min(self.threads).max(1)
+    }
+}
+
 /// State shared by the claim loop and the supervisors.
 pub(crate) struct Shared {
     pub store: Store,
     pub hub: Arc<EventHub>,
     pub pool: rayon::ThreadPool,
     pub config: RunnerConfig,
-    pub running: Mutex<HashMap<String, Arc<StopFlags>>>,
+    /// Jobs this process holds: id → (fence, stop flags).
+    pub running: Mutex<HashMap<String, (i64, Arc<StopFlags>)>>,
     pub worker_id: String,
     pub observe: Arc<Observability>,
+    /// Cancelled when shutdown begins: writes that keep failing stop being retried.
+    pub stopping: CancellationToken,
 }
 
 /// Handle to the running runner: wake it, cancel jobs, shut it down.
@@ -74,7 +85,10 @@ impl Runner {
             .thread_name(|i| format!("fluxlab-compute-{i}"))
             .build()
             .map_err(std::io::Error::other)?;
-        let slots = Arc::new(Semaphore::new(config.max_jobs));
+        // A job that cannot get a compute thread would show `running` at step 0 and not hear its
+        // cancel until a thread frees: never hold more jobs than there are threads.
+        let slots = Arc::new(Semaphore::new(config.slots()));
+        let stop_claiming = CancellationToken::new();
         let shared = Arc::new(Shared {
             store,
             hub,
@@ -83,11 +97,12 @@ impl Runner {
             running: Mutex::new(HashMap::new()),
             worker_id: uuid::Uuid::now_v7().to_string(),
             observe,
+            stopping: stop_claiming.clone(),
         });
         let runner = Runner {
             shared,
             wake: Arc::new(Notify::new()),
-            stop_claiming: CancellationToken::new(),
+            stop_claiming,
             slots,
         };
         tokio::spawn(runner.clone().claim_loop());
@@ -102,7 +117,7 @@ impl Runner {
 
     /// Asks a job running in this process to stop and be cancelled (the store flag covers the rest).
     pub fn cancel(&self, job_id: &str) {
-        if let Some(flags) = self
+        if let Some((_, flags)) = self
             .shared
             .running
             .lock()
@@ -119,18 +134,35 @@ impl Runner {
     }
 
     /// Graceful shutdown: stop claiming, ask running jobs to checkpoint, wait (up to `grace`)
-    /// until their supervisors have put them back in the queue.
+    /// until their supervisors have put them back in the queue. Jobs still held when the grace
+    /// period ends are put back in the queue here (fenced), so none is left `running`; they
+    /// resume from their last checkpoint.
     pub async fn shutdown(&self, grace: Duration) {
         self.stop_claiming.cancel();
-        for flags in self.shared.running.lock().expect("running lock").values() {
+        for (_, flags) in self.shared.running.lock().expect("running lock").values() {
             flags.interrupt.store(true, Ordering::Relaxed);
         }
-        let all = self.shared.config.max_jobs as u32;
-        match tokio::time::timeout(grace, self.slots.acquire_many(all)).await {
-            Ok(_) => tracing::info!("all running jobs checkpointed and requeued"),
-            Err(_) => tracing::warn!(
-                "shutdown grace period over with jobs still running; their leases will expire and they resume from their last checkpoint"
-            ),
+        let all = self.shared.config.slots() as u32;
+        if tokio::time::timeout(grace, self.slots.acquire_many(all))
+            .await
+            .is_ok()
+        {
+            tracing::info!("all running jobs checkpointed and requeued");
+            return;
+        }
+        let held: Vec<(String, i64)> = self
+            .shared
+            .running
+            .lock()
+            .expect("running lock")
+            .iter()
+            .map(|(id, (fence, _))| (id.clone(), *fence))
+            .collect();
+        for (id, fence) in held {
+            match self.shared.store.requeue_interrupted(&id, fence).await {
+                Ok(_) => tracing::warn!(job = %id, "grace period over: requeued; it resumes from its last checkpoint"),
+                Err(e) => tracing::error!(job = %id, error = %e, "grace period over and requeueing failed; the next start recovers it"),
+            }
         }
     }
 
@@ -184,7 +216,8 @@ impl Runner {
                 _ = self.stop_claiming.cancelled() => return,
                 _ = tokio::time::sleep(period) => {}
             }
-            match self.shared.store.recover_expired(false).await {
+            let own = Some(self.shared.worker_id.as_str());
+            match self.shared.store.recover_expired(false, own).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::warn!(jobs = n, "recovered jobs whose lease expired");

@@ -1,43 +1,68 @@
 //! The async supervisor of one running job: runs it on the rayon pool (panics caught), keeps
-//! its lease alive, persists checkpoints / metrics / throttled progress under the fence, and
-//! records how it ended.
+//! its lease alive (see `lease`), persists checkpoints / metrics / throttled progress under the
+//! fence through a bounded queue, and records how it ended, retrying writes that fail.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::context::{JobMessage, RunContext, StopFlags, progress_doc};
+use super::lease::{Held, keep_lease};
 use crate::jobs::{JobError, JobKind, JobOutcome};
-use crate::store::{JobRow, Status, now_ms};
+use crate::store::{JobRow, Status};
 
 type RunOutput = std::thread::Result<Result<JobOutcome, JobError>>;
 
 /// The run's output and its last progress document.
 type Watched = (RunOutput, Option<Value>);
 
+/// Messages the job may queue before it waits for the store (back-pressure, bounded memory).
+const MESSAGE_QUEUE: usize = 64;
+/// Most messages applied in one go (one transaction of metric rows, the newest checkpoint).
+const BATCH: usize = 256;
+/// Pause between retries of a failed write.
+const RETRY: Duration = Duration::from_millis(500);
+
 pub(crate) async fn supervise(shared: Arc<Shared>, job: JobRow, _permit: OwnedSemaphorePermit) {
     let started = Instant::now();
     let id = job.id.clone();
     let fence = job.fence;
     let flags = Arc::new(StopFlags::default());
+    if job.cancel_requested != 0 {
+        flags.cancel.store(true, Ordering::Relaxed);
+    }
     shared
         .running
         .lock()
         .expect("running lock")
-        .insert(id.clone(), flags.clone());
+        .insert(id.clone(), (fence, flags.clone()));
     shared.hub.publish(
         &id,
         "status",
         json!({"status": "running", "attempts": job.attempts}),
     );
+    let lease_done = CancellationToken::new();
+    let keeper = tokio::spawn(keep_lease(
+        Held {
+            store: shared.store.clone(),
+            id: id.clone(),
+            fence,
+            lease: shared.config.lease,
+            flags: flags.clone(),
+        },
+        lease_done.clone(),
+    ));
 
     let (outcome, last_progress) = run_and_watch(&shared, &job, &flags).await;
     let status = finish(&shared, &job, &flags, outcome, last_progress).await;
+    lease_done.cancel();
+    let _ = keeper.await;
 
     shared.running.lock().expect("running lock").remove(&id);
     if let Some(status) = status {
@@ -54,7 +79,7 @@ pub(crate) async fn supervise(shared: Arc<Shared>, job: JobRow, _permit: OwnedSe
     tracing::info!(job = %id, fence, status = ?status, secs = started.elapsed().as_secs_f64(), "supervision ended");
 }
 
-/// Starts the job on the pool and services it until it returns.
+/// Starts the job on the pool and services it until it returns and its last rows are stored.
 async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags>) -> Watched {
     let store = &shared.store;
     let checkpoint = match store.latest_checkpoint(&job.id).await {
@@ -92,8 +117,8 @@ async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags
         .and_then(|p| serde_json::from_str(p).ok())
         .unwrap_or_else(|| progress_doc(0.0, 0, 0, "starting"));
     let (progress_tx, mut progress_rx) = watch::channel(initial);
-    let (message_tx, mut message_rx) = mpsc::unbounded_channel();
-    let (done_tx, mut done_rx) = oneshot::channel::<RunOutput>();
+    let (message_tx, mut message_rx) = mpsc::channel(MESSAGE_QUEUE);
+    let (done_tx, done_rx) = oneshot::channel::<RunOutput>();
     let ctx = RunContext {
         flags: flags.clone(),
         store: shared.store.clone(),
@@ -107,24 +132,23 @@ async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags
         let output = catch_unwind(AssertUnwindSafe(|| {
             execute(kind, &spec, &limits, checkpoint, &ctx)
         }));
+        // Dropping the context closes the message channel: the supervisor's sign that the
+        // job has queued its last row.
         drop(ctx);
         let _ = done_tx.send(output);
     });
 
-    let lease_ms = shared.config.lease.as_millis() as i64;
-    let mut heartbeat = tokio::time::interval(shared.config.lease / 3);
     let mut flush = tokio::time::interval(shared.config.progress_interval);
     let mut progress_dirty = false;
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
-            output = &mut done_rx => {
-                while let Ok(message) = message_rx.try_recv() {
-                    apply(shared, job, message).await;
+            received = message_rx.recv_many(&mut batch, BATCH) => {
+                if received == 0 {
+                    break;
                 }
-                let output = output.unwrap_or_else(|_| Ok(Err(JobError::Internal("compute task vanished".into()))));
-                return (output, Some(progress_rx.borrow().clone()));
+                apply(shared, job, flags, std::mem::take(&mut batch)).await;
             }
-            Some(message) = message_rx.recv() => apply(shared, job, message).await,
             Ok(()) = progress_rx.changed() => {
                 let p = progress_rx.borrow_and_update().clone();
                 shared.hub.publish(&job.id, "progress", p);
@@ -139,44 +163,94 @@ async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags
                     progress_dirty = false;
                 }
             }
-            _ = heartbeat.tick() => match store.heartbeat(&job.id, job.fence, now_ms() + lease_ms).await {
-                Ok(Some(cancel)) => if cancel { flags.cancel.store(true, Ordering::Relaxed) },
-                Ok(None) => {
-                    tracing::warn!(job = %job.id, fence = job.fence, "lease lost; stopping this run");
-                    flags.lease_lost.store(true, Ordering::Relaxed);
-                }
-                Err(e) => tracing::warn!(job = %job.id, error = %e, "heartbeat failed"),
-            },
+        }
+    }
+    let output = done_rx
+        .await
+        .unwrap_or_else(|_| Ok(Err(JobError::Internal("compute task vanished".into()))));
+    let last = progress_rx.borrow().clone();
+    (output, Some(last))
+}
+
+/// Persists a batch of messages in order: its metric rows in one transaction, then only the
+/// newest of its checkpoints (an older one is superseded: every row before it is stored, and
+/// resuming from the newest gives the same bits). A failed write is retried until it lands or
+/// the run is asked to stop; a refused one (the job is no longer ours) stops the run.
+async fn apply(shared: &Shared, job: &JobRow, flags: &StopFlags, batch: Vec<JobMessage>) {
+    let mut rows = Vec::new();
+    let mut newest_checkpoint = None;
+    for message in batch {
+        match message {
+            JobMessage::Metrics { step, mut row } => {
+                row["step"] = json!(step);
+                rows.push((step as i64, row));
+            }
+            JobMessage::Checkpoint { step, state } => newest_checkpoint = Some((step, state)),
+        }
+    }
+    let store = &shared.store;
+    let rows_ref = &rows;
+    let ours = retry(shared, flags, &job.id, "metrics", || {
+        store.write_metrics_batch(&job.id, job.fence, rows_ref)
+    })
+    .await;
+    if ours == Some(false) {
+        flags.lease_lost.store(true, Ordering::Relaxed);
+        return;
+    }
+    if ours == Some(true) {
+        for (_, row) in rows {
+            shared.hub.publish(&job.id, "metrics", row);
+        }
+    }
+    if let Some((step, state)) = newest_checkpoint {
+        let state = &state;
+        let written = retry(shared, flags, &job.id, "checkpoint", || {
+            store.write_checkpoint(&job.id, job.fence, step as i64, state)
+        })
+        .await;
+        match written {
+            Some(true) => tracing::debug!(job = %job.id, step, "checkpoint written"),
+            Some(false) => {
+                tracing::warn!(job = %job.id, "checkpoint refused: job no longer ours; stopping");
+                flags.lease_lost.store(true, Ordering::Relaxed);
+            }
+            None => {}
         }
     }
 }
 
-/// Persists a checkpoint or metric row (fenced) and tells subscribers.
-async fn apply(shared: &Shared, job: &JobRow, message: JobMessage) {
-    match message {
-        JobMessage::Checkpoint { step, state } => {
-            match shared
-                .store
-                .write_checkpoint(&job.id, job.fence, step as i64, &state)
-                .await
-            {
-                Ok(true) => tracing::debug!(job = %job.id, step, "checkpoint written"),
-                Ok(false) => {
-                    tracing::warn!(job = %job.id, "checkpoint refused: job no longer ours")
+/// Retries `write` every [`RETRY`] while it fails with a store error; gives up (`None`) once
+/// the lease is lost or the runner shuts down, so a dead database cannot hold a shutdown.
+async fn retry<T, F, Fut>(
+    shared: &Shared,
+    flags: &StopFlags,
+    job: &str,
+    what: &str,
+    mut write: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::store::StoreResult<T>>,
+{
+    let mut logged = false;
+    loop {
+        match write().await {
+            Ok(ours) => {
+                if logged {
+                    tracing::info!(job, what, "write succeeded after retries");
                 }
-                Err(e) => tracing::error!(job = %job.id, error = %e, "checkpoint write failed"),
+                return Some(ours);
             }
-        }
-        JobMessage::Metrics { step, row } => {
-            let mut row = row;
-            row["step"] = json!(step);
-            match shared
-                .store
-                .write_metrics(&job.id, job.fence, step as i64, &row)
-                .await
-            {
-                Ok(_) => shared.hub.publish(&job.id, "metrics", row),
-                Err(e) => tracing::error!(job = %job.id, error = %e, "metrics write failed"),
+            Err(e) => {
+                if !logged {
+                    tracing::error!(job, what, error = %e, "write failed; retrying");
+                    logged = true;
+                }
+                if flags.lease_lost.load(Ordering::Relaxed) || shared.stopping.is_cancelled() {
+                    return None;
+                }
+                tokio::time::sleep(RETRY).await;
             }
         }
     }
@@ -195,53 +269,53 @@ async fn finish(
     if flags.lease_lost.load(Ordering::Relaxed) {
         return None;
     }
-    let result = match output {
+    let (code, message, permanent) = match output {
         Ok(Ok(JobOutcome::Finished(result))) => {
-            let progress = final_progress(last_progress);
-            store
-                .complete_job(id, fence, &result, &progress)
-                .await
-                .map(|ok| ok.then_some(Status::Succeeded))
+            let progress = &final_progress(last_progress);
+            let result = &result;
+            return retry_end(shared, flags, id, || async move {
+                let ok = store.complete_job(id, fence, result, progress).await?;
+                Ok(ok.then_some(Status::Succeeded))
+            })
+            .await;
         }
         Ok(Ok(JobOutcome::Stopped)) => {
-            if flags.cancel.load(Ordering::Relaxed) {
-                store
-                    .mark_cancelled(id, fence)
-                    .await
-                    .map(|ok| ok.then_some(Status::Cancelled))
-            } else {
-                store
-                    .requeue_interrupted(id, fence)
-                    .await
-                    .map(|ok| ok.then_some(Status::Queued))
-            }
+            let cancel = flags.cancel.load(Ordering::Relaxed);
+            return retry_end(shared, flags, id, || async move {
+                if cancel {
+                    let ok = store.mark_cancelled(id, fence).await?;
+                    Ok(ok.then_some(Status::Cancelled))
+                } else {
+                    let ok = store.requeue_interrupted(id, fence).await?;
+                    Ok(ok.then_some(Status::Queued))
+                }
+            })
+            .await;
         }
-        Ok(Err(JobError::Invalid(message))) => {
-            store.fail_job(id, fence, "invalid", &message, true).await
-        }
-        Ok(Err(JobError::Internal(message))) => {
-            store.fail_job(id, fence, "internal", &message, false).await
-        }
+        Ok(Err(JobError::Invalid(message))) => ("invalid", message, true),
+        Ok(Err(JobError::Internal(message))) => ("internal", message, false),
         Err(payload) => {
             let message = panic_message(&payload);
             tracing::error!(job = %id, panic = %message, "job panicked");
-            store
-                .fail_job(
-                    id,
-                    fence,
-                    "panic",
-                    &format!("the job panicked: {message}"),
-                    false,
-                )
-                .await
+            ("panic", format!("the job panicked: {message}"), false)
         }
     };
-    result.unwrap_or_else(|e| {
-        tracing::error!(job = %id, error = %e, "recording the end of a job failed; its lease will expire");
-        None
+    let message = &message;
+    retry_end(shared, flags, id, || {
+        store.fail_job(id, fence, code, message, permanent)
     })
+    .await
 }
 
+/// Records the end with [`retry`]; `None` when the job was not ours or the write never landed
+/// (then its lease expires and it resumes from its last checkpoint).
+async fn retry_end<F, Fut>(shared: &Shared, flags: &StopFlags, id: &str, write: F) -> Option<Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::store::StoreResult<Option<Status>>>,
+{
+    retry(shared, flags, id, "end of job", write).await.flatten()
+}
 /// Final progress: complete, keeping the step counters of the last report.
 fn final_progress(last: Option<Value>) -> Value {
     let total = last

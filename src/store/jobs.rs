@@ -95,6 +95,12 @@ pub struct JobFilter {
     pub limit: i64,
 }
 
+/// The columns of a job without its spec and result (which can be megabytes each): `spec` is
+/// empty and `result` null in rows read with these.
+const SUMMARY_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, \
+     fence, '' AS spec, progress, NULL AS result, error_code, error_message, cancel_requested, \
+     lease_until, created_at, started_at, finished_at";
+
 const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, fence, \
      spec, progress, result, error_code, error_message, cancel_requested, lease_until, created_at, \
      started_at, finished_at";
@@ -127,10 +133,38 @@ impl Store {
             .await?)
     }
 
-    /// Newest first, `limit + 1` rows so the caller can tell whether another page exists.
+    /// A job without its spec and result (`spec` empty): for status polls and listings.
+    pub async fn get_job_summary(&self, id: &str) -> StoreResult<Option<JobRow>> {
+        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM jobs WHERE id = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The stored spec of a job and its size in bytes.
+    pub async fn job_spec(&self, id: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT spec FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+
+    /// Size in bytes of a job's stored spec (for paging under a byte budget).
+    pub async fn spec_bytes(&self, id: &str) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT LENGTH(CAST(spec AS BLOB)) FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map_or(0, |r| r.get::<i64, _>(0)))
+    }
+
+    /// Newest first, `limit + 1` summaries (no spec, no result) so the caller can tell whether
+    /// another page exists.
     pub async fn list_jobs(&self, filter: &JobFilter) -> StoreResult<Vec<JobRow>> {
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR owner = $1) \
+            "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE ($1 IS NULL OR owner = $1) \
              AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3) \
              AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
         );
@@ -149,8 +183,7 @@ impl Store {
     pub async fn claim_job(&self, worker: &str, lease_until: i64) -> StoreResult<Option<JobRow>> {
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, fence = fence + 1, \
-             lease_until = $1, worker = $2, started_at = COALESCE(started_at, $3), updated_at = $3, \
-             cancel_requested = 0 \
+             lease_until = $1, worker = $2, started_at = COALESCE(started_at, $3), updated_at = $3 \
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' \
                          ORDER BY priority DESC, created_at, id LIMIT 1) \
                AND status = 'queued' RETURNING {JOB_COLUMNS}"
@@ -284,25 +317,46 @@ impl Store {
 
     /// Running jobs whose lease ran out (or, with `all`, every running job: at start-up of the
     /// single-node SQLite server no other process can hold one) go back to the queue, or fail
-    /// when they have used all their attempts. Returns how many rows changed.
-    pub async fn recover_expired(&self, all: bool) -> StoreResult<u64> {
+    /// when they have used all their attempts; one whose cancel was asked for is cancelled (a
+    /// re-claim must never forget a pending cancel). Jobs held by `except_worker` (this
+    /// process, which knows they are alive even when a heartbeat write failed) are left alone.
+    /// Returns how many rows changed.
+    pub async fn recover_expired(&self, all: bool, except_worker: Option<&str>) -> StoreResult<u64> {
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE jobs SET \
-               status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
-               finished_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END, \
-               error_code = CASE WHEN attempts >= max_attempts THEN 'interrupted' ELSE error_code END, \
-               error_message = CASE WHEN attempts >= max_attempts \
+               status = CASE WHEN cancel_requested = 1 THEN 'cancelled' \
+                 WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+               finished_at = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts \
+                 THEN $1 ELSE NULL END, \
+               error_code = CASE WHEN cancel_requested = 0 AND attempts >= max_attempts \
+                 THEN 'interrupted' ELSE error_code END, \
+               error_message = CASE WHEN cancel_requested = 0 AND attempts >= max_attempts \
                  THEN 'the job was interrupted (worker lost or killed) on each of its ' \
                       || attempts || ' attempts' ELSE error_message END, \
-               lease_until = NULL, worker = NULL, updated_at = $1 \
-             WHERE status = 'running' AND ($2 = 1 OR lease_until < $1)",
+               cancel_requested = 0, lease_until = NULL, worker = NULL, updated_at = $1 \
+             WHERE status = 'running' AND ($2 = 1 OR lease_until < $1) \
+               AND ($3 IS NULL OR worker IS NULL OR worker <> $3)",
         )
         .bind(now)
         .bind(all as i64)
+        .bind(except_worker)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// `Some(cancel_requested)` while the job is still running under `fence`, `None` once it
+    /// is not (a cheap read for the once-a-second cancel poll between heartbeats).
+    pub async fn cancel_requested(&self, id: &str, fence: i64) -> StoreResult<Option<bool>> {
+        let row = sqlx::query(
+            "SELECT cancel_requested FROM jobs WHERE id = $1 AND fence = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(fence)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get::<i64, _>(0) != 0))
     }
 
     /// Cancels a queued job at once; flags a running one. Returns the row after the change,

@@ -46,7 +46,7 @@ async fn stale_fence_cannot_write() {
     let first = store.claim_job("w1", now_ms() - 1).await.unwrap().unwrap();
     assert_eq!((first.attempts, first.fence), (1, 1));
     // The lease expired: recovery requeues, another worker claims with a higher fence.
-    assert_eq!(store.recover_expired(false).await.unwrap(), 1);
+    assert_eq!(store.recover_expired(false, None).await.unwrap(), 1);
     let second = store
         .claim_job("w2", now_ms() + 10_000)
         .await
@@ -111,8 +111,8 @@ async fn live_leases_are_not_recovered_but_startup_recovers_all() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(store.recover_expired(false).await.unwrap(), 0);
-    assert_eq!(store.recover_expired(true).await.unwrap(), 1);
+    assert_eq!(store.recover_expired(false, None).await.unwrap(), 0);
+    assert_eq!(store.recover_expired(true, None).await.unwrap(), 1);
     assert_eq!(
         store.get_job("a").await.unwrap().unwrap().status(),
         Status::Queued
@@ -125,7 +125,7 @@ async fn interruptions_use_up_attempts_then_fail_with_the_reason() {
     store.insert_job(&job("a", 0, 2)).await.unwrap();
     for _ in 0..2 {
         store.claim_job("w", now_ms() - 1).await.unwrap().unwrap();
-        store.recover_expired(false).await.unwrap();
+        store.recover_expired(false, None).await.unwrap();
     }
     let row = store.get_job("a").await.unwrap().unwrap();
     assert_eq!(row.status(), Status::Failed);
