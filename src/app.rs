@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::guard::HostPolicy;
 use crate::api::{self, AppState};
-use crate::listen::{self, ListenConfig, connection_cap, raise_fd_limit};
 use crate::config::ServeConfig;
+use crate::listen::{self, ListenConfig, connection_cap, raise_fd_limit};
 use crate::observe::Observability;
 use crate::runner::{EventHub, Runner, RunnerConfig};
 use crate::store::{Store, lock_database};

@@ -132,7 +132,8 @@ pub async fn serve(
             .layer(RequestBodyTimeoutLayer::new(config.body_idle))
             .map_request(|r: hyper::Request<_>| r.map(Body::new))
             .service(app.clone());
-        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

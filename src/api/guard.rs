@@ -44,10 +44,7 @@ impl HostPolicy {
         let ip = bind.parse::<SocketAddr>().ok().map(|a| a.ip());
         let loopback = ["localhost", "127.0.0.1", "::1"].map(String::from);
         match ip {
-            Some(ip) if ip.is_unspecified() && names.is_empty() => HostPolicy {
-                any: true,
-                names,
-            },
+            Some(ip) if ip.is_unspecified() && names.is_empty() => HostPolicy { any: true, names },
             Some(ip) => {
                 names.insert(normalise_host(&ip.to_string()));
                 names.extend(loopback);
@@ -231,7 +228,13 @@ mod tests {
     #[test]
     fn loopback_binds_answer_to_loopback_names_only() {
         let p = HostPolicy::new("127.0.0.1:8080", &[]);
-        for ok in ["localhost:8080", "127.0.0.1:8080", "[::1]:8080", "LOCALHOST", "localhost."] {
+        for ok in [
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "LOCALHOST",
+            "localhost.",
+        ] {
             assert!(p.allows(ok), "{ok}");
         }
         for bad in ["evil.example:8080", "127.0.0.2", "attacker.localhost.evil"] {
@@ -267,7 +270,10 @@ mod tests {
         assert!(require_json(&h).is_err());
         h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(require_json(&h).is_err());
-        h.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
         assert!(require_json(&h).is_ok());
     }
 }

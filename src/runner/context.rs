@@ -70,7 +70,9 @@ impl JobContext for RunContext {
             .blocking_send(JobMessage::Checkpoint { step, state });
     }
     fn metrics(&self, step: u64, row: Value) {
-        let _ = self.messages.blocking_send(JobMessage::Metrics { step, row });
+        let _ = self
+            .messages
+            .blocking_send(JobMessage::Metrics { step, row });
     }
     fn cancel_requested(&self) -> bool {
         self.flags.cancel.load(Ordering::Relaxed)

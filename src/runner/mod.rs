@@ -160,8 +160,12 @@ impl Runner {
             .collect();
         for (id, fence) in held {
             match self.shared.store.requeue_interrupted(&id, fence).await {
-                Ok(_) => tracing::warn!(job = %id, "grace period over: requeued; it resumes from its last checkpoint"),
-                Err(e) => tracing::error!(job = %id, error = %e, "grace period over and requeueing failed; the next start recovers it"),
+                Ok(_) => {
+                    tracing::warn!(job = %id, "grace period over: requeued; it resumes from its last checkpoint")
+                }
+                Err(e) => {
+                    tracing::error!(job = %id, error = %e, "grace period over and requeueing failed; the next start recovers it")
+                }
             }
         }
     }

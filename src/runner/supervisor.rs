@@ -314,7 +314,9 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = crate::store::StoreResult<Option<Status>>>,
 {
-    retry(shared, flags, id, "end of job", write).await.flatten()
+    retry(shared, flags, id, "end of job", write)
+        .await
+        .flatten()
 }
 /// Final progress: complete, keeping the step counters of the last report.
 fn final_progress(last: Option<Value>) -> Value {

@@ -321,7 +321,11 @@ impl Store {
     /// re-claim must never forget a pending cancel). Jobs held by `except_worker` (this
     /// process, which knows they are alive even when a heartbeat write failed) are left alone.
     /// Returns how many rows changed.
-    pub async fn recover_expired(&self, all: bool, except_worker: Option<&str>) -> StoreResult<u64> {
+    pub async fn recover_expired(
+        &self,
+        all: bool,
+        except_worker: Option<&str>,
+    ) -> StoreResult<u64> {
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE jobs SET \

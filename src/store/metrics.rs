@@ -42,12 +42,13 @@ impl Store {
             return Ok(true);
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let ours = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND fence = $2 AND status = 'running'")
-            .bind(job_id)
-            .bind(fence)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
+        let ours =
+            sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND fence = $2 AND status = 'running'")
+                .bind(job_id)
+                .bind(fence)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
         if !ours {
             return Ok(false);
         }

@@ -240,3 +240,77 @@ async fn checkpoints_are_pruned_and_metrics_upserted() {
     assert!(store.list_checkpoints("a").await.unwrap().is_empty());
     assert!(store.metrics_series("a").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_pending_cancel_survives_lease_loss_and_recovery_cancels_the_job() {
+    let (store, _dir) = temp_store().await;
+    store.insert_job(&job("a", 0, 3)).await.unwrap();
+    let claimed = store.claim_job("w1", now_ms() - 1).await.unwrap().unwrap();
+    store.request_cancel("a").await.unwrap();
+    assert_eq!(
+        store.cancel_requested("a", claimed.fence).await.unwrap(),
+        Some(true)
+    );
+    // The holder died before it saw the flag: recovery must not requeue (and so forget) it.
+    assert_eq!(store.recover_expired(false, None).await.unwrap(), 1);
+    let row = store.get_job("a").await.unwrap().unwrap();
+    assert_eq!(row.status(), Status::Cancelled);
+    assert!(
+        store
+            .claim_job("w2", now_ms() + 10_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn recovery_leaves_the_jobs_of_the_live_process_alone() {
+    let (store, _dir) = temp_store().await;
+    store.insert_job(&job("a", 0, 3)).await.unwrap();
+    let claimed = store.claim_job("me", now_ms() - 1).await.unwrap().unwrap();
+    assert_eq!(store.recover_expired(false, Some("me")).await.unwrap(), 0);
+    assert_eq!(
+        store.cancel_requested("a", claimed.fence).await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(
+        store.recover_expired(false, Some("other")).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.cancel_requested("a", claimed.fence).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn metric_batches_are_fenced_and_upserted() {
+    let (store, _dir) = temp_store().await;
+    store.insert_job(&job("a", 0, 3)).await.unwrap();
+    let claimed = store
+        .claim_job("w", now_ms() + 10_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let rows: Vec<(i64, serde_json::Value)> = (0..5).map(|s| (s, json!({"x": s}))).collect();
+    assert!(
+        store
+            .write_metrics_batch("a", claimed.fence, &rows)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .write_metrics_batch("a", claimed.fence, &rows[..2])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .write_metrics_batch("a", claimed.fence + 1, &rows)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.metrics_series("a").await.unwrap().len(), 5);
+}

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};

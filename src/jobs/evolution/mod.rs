@@ -243,7 +243,10 @@ mod tests {
         assert_eq!(kept(1000, 10_000, 10_000_000), 900);
         assert_eq!(kept(10_000, 100_000, 10_000_000), 900);
         assert_eq!(kept(100_000, 1_000_000, 10_000_000), 900);
-        assert!(records_metrics(123_457, 123_457), "the last generation is always kept");
+        assert!(
+            records_metrics(123_457, 123_457),
+            "the last generation is always kept"
+        );
         assert!(!records_metrics(123_457, 200_000));
         assert!(records_metrics(123_000, 200_000));
         assert!(!records_metrics(123_400, 200_000));
