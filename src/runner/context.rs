@@ -17,6 +17,9 @@ pub struct StopFlags {
     pub cancel: AtomicBool,
     pub interrupt: AtomicBool,
     pub lease_lost: AtomicBool,
+    /// Set while the supervisor records the end of the run: the job leaving `running` then is
+    /// our own doing, not a lost lease.
+    pub ending: AtomicBool,
 }
 
 impl StopFlags {

@@ -50,6 +50,7 @@ pub(crate) async fn keep_lease(held: Held, done: CancellationToken) {
         match state {
             Ok(Some(true)) => held.flags.cancel.store(true, Ordering::Relaxed),
             Ok(Some(false)) => {}
+            Ok(None) if held.flags.ending.load(Ordering::Relaxed) => return,
             Ok(None) => {
                 tracing::warn!(job = %held.id, fence = held.fence, "lease lost; stopping this run");
                 held.flags.lease_lost.store(true, Ordering::Relaxed);

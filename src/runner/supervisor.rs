@@ -60,6 +60,7 @@ pub(crate) async fn supervise(shared: Arc<Shared>, job: JobRow, _permit: OwnedSe
     ));
 
     let (outcome, last_progress) = run_and_watch(&shared, &job, &flags).await;
+    flags.ending.store(true, Ordering::Relaxed);
     let status = finish(&shared, &job, &flags, outcome, last_progress).await;
     lease_done.cancel();
     let _ = keeper.await;
