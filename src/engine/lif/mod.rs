@@ -29,6 +29,8 @@ mod reference;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_idx_limits;
+#[cfg(test)]
 mod tests_learning;
 
 pub use config::{
@@ -39,7 +41,7 @@ pub use dataset::{Dataset, SplitError};
 pub use eval::{
     Evaluation, InputError, Prediction, Raster, evaluate, expected_features, predict, spike_raster,
 };
-pub use idx::{IdxError, IdxLimits, mnist10k, read_idx_pair};
+pub use idx::{IdxError, IdxLimits, IdxSummary, check_idx_pair, mnist10k, read_idx_pair};
 pub use layer::{Pattern, Reach, max_interval};
 pub use model::Model;
 pub use synthetic::{CoincidenceSpec, IntegrationSpec, SyntheticError, SyntheticSpec, synthetic};

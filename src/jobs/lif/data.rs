@@ -1,7 +1,9 @@
 //! Loads the training and test sets a `lif` spec names: the embedded `mnist10k`, an uploaded IDX
 //! pair (fetched through the job context), or a generated synthetic task.
 
-use crate::engine::lif::{Dataset, IdxLimits, mnist10k, read_idx_pair, synthetic};
+use crate::engine::lif::{
+    Dataset, IdxError, IdxLimits, IdxSummary, check_idx_pair, mnist10k, read_idx_pair, synthetic,
+};
 use crate::jobs::{JobContext, JobError};
 
 use super::spec::{LifJobSpec, MNIST10K_SPLIT, Split};
@@ -82,31 +84,42 @@ pub fn mnist10k_summary() -> &'static DatasetSummary {
     SUMMARY.get_or_init(|| DatasetSummary::of(&mnist10k()))
 }
 
+impl From<IdxSummary> for DatasetSummary {
+    fn from(s: IdxSummary) -> Self {
+        DatasetSummary {
+            count: s.count,
+            features: s.features,
+            classes: s.classes,
+            shape: s.shape,
+        }
+    }
+}
+
 /// Checks an uploaded IDX pair (raw or gzip; magic numbers, dimensions, counts, label range,
-/// sizes up to `max_bytes` per file after decompression, labels below `max_classes` when given)
-/// and summarises it. Errors name the form
-/// field (`images` or `labels`) they concern.
+/// sizes implied by the headers, files neither shorter nor longer than that) with exactly the
+/// limits training reads it with, so that whatever is stored can be trained on; `max_classes`,
+/// when given, only narrows the label range. Streams the pixels without decoding them: it holds
+/// the labels and one chunk of pixels at a time. Errors name the form field (`images` or
+/// `labels`) they concern.
 pub fn inspect_upload(
     images: &[u8],
     labels: &[u8],
-    max_bytes: usize,
     max_classes: Option<usize>,
 ) -> Result<DatasetSummary, crate::jobs::FieldError> {
-    use crate::engine::lif::IdxError;
     let defaults = IdxLimits::default();
     let limits = IdxLimits {
-        max_bytes,
-        max_classes: max_classes.unwrap_or(defaults.max_classes),
+        max_classes: max_classes.map_or(defaults.max_classes, |c| c.min(defaults.max_classes)),
         ..defaults
     };
-    read_idx_pair(images, labels, &limits)
-        .map(|d| DatasetSummary::of(&d))
+    check_idx_pair(images, labels, &limits)
+        .map(DatasetSummary::from)
         .map_err(|e| {
             let field = match &e {
                 IdxError::Gzip { file, .. }
                 | IdxError::TooBig { file, .. }
                 | IdxError::BadMagic { file, .. }
                 | IdxError::Size { file, .. }
+                | IdxError::Trailing { file, .. }
                 | IdxError::EmptyDimension { file } => file,
                 IdxError::TooMany { .. } => "images",
                 IdxError::CountMismatch { .. } | IdxError::LabelOutOfRange { .. } => "labels",
