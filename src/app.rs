@@ -7,7 +7,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::auth::AuthSettings;
 use crate::api::guard::HostPolicy;
+use crate::api::users::QuotaDefaults;
 use crate::api::{self, AppState};
 use crate::config::ServeConfig;
 use crate::listen::{self, ListenConfig, connection_cap, raise_fd_limit};
@@ -31,6 +33,23 @@ pub async fn serve(
     // Held until this function returns: no second server may run the same SQLite file.
     let db_lock = lock_database(&config.database, &who)?;
     let store = Store::connect_capped(&config.database, config.max_database_bytes).await?;
+    let loopback = address.ip().is_loopback();
+    if !store.has_users().await? {
+        if !loopback {
+            anyhow::bail!(
+                "no users exist and this server is bound to {address}, which is not a loopback \
+                 address: it would be open to the network. Create an admin and a token first:\n  \
+                 fluxlab user add NAME --admin --database {db}\n  \
+                 fluxlab token create --user NAME --database {db}\n\
+                 (or bind to 127.0.0.1 to run open on this machine only)",
+                db = config.database
+            );
+        }
+        tracing::warn!(
+            "OPEN MODE: no users exist, so no token is asked for; anyone who can reach \
+             {address} can do anything. Create users with `fluxlab user add` to require tokens"
+        );
+    }
     let recovered = store.recover_expired(true, None).await?;
     if recovered > 0 {
         tracing::warn!(
@@ -59,6 +78,11 @@ pub async fn serve(
             progress_interval: Duration::from_millis(500),
             limits: config.limits(),
             executor: crate::jobs::run,
+            default_max_running: if config.default_max_running > 0 {
+                config.default_max_running
+            } else {
+                i64::MAX
+            },
         },
     )?;
     let stop = CancellationToken::new();
@@ -79,6 +103,19 @@ pub async fn serve(
         shutdown: stop.clone(),
         parked: parked.clone(),
         hosts: Arc::new(hosts),
+        auth: Arc::new(AuthSettings {
+            loopback,
+            protect_metrics: config.protect_metrics,
+            protect_openapi: config.protect_openapi,
+            rate_per_sec: config.rate_limit.max(0.0),
+            burst: (config.rate_limit * 2.0).max(1.0),
+        }),
+        limiter: Default::default(),
+        quotas: Arc::new(QuotaDefaults {
+            max_running: config.default_max_running,
+            max_queued: config.default_max_queued,
+            max_dataset_bytes: config.default_max_dataset_bytes,
+        }),
     };
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let app = api::router(state);

@@ -33,9 +33,54 @@ pub struct ServeConfig {
     /// Largest N for exact information flux (at most 16).
     #[arg(long, env = "FLUXLAB_EXACT_MAX_N", default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=16))]
     pub exact_max_n: u8,
+    /// Most work one job may ask for, in work units (estimated floating-point multiply-adds; a
+    /// core does roughly 3e9–1e10 a second): a valid spec whose estimate is larger gets a 422.
+    #[arg(long, env = "FLUXLAB_MAX_JOB_WORK", default_value = "1e16", value_parser = crate::jobs::validation::parse_work_limit)]
+    pub max_job_work: f64,
     /// Seconds a graceful shutdown waits for running jobs to checkpoint.
     #[arg(long, env = "FLUXLAB_SHUTDOWN_GRACE_SECS", default_value_t = 25)]
     pub shutdown_grace_secs: u64,
+    /// Host names (without port) the server answers to, comma-separated; `*` for any. Default:
+    /// the bind address's own names (loopback binds: `localhost`, `127.0.0.1`, `[::1]`), any
+    /// host for a wildcard bind. Closes DNS rebinding against a loopback server.
+    #[arg(long, env = "FLUXLAB_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// Most HTTP connections open at once (lowered to fit the file-descriptor limit); more are
+    /// answered 503 and closed.
+    #[arg(long, env = "FLUXLAB_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open).
+    #[arg(long, env = "FLUXLAB_HEADER_TIMEOUT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may pause between two chunks before the request is dropped.
+    #[arg(long, env = "FLUXLAB_BODY_IDLE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_idle_secs: u64,
+    /// Seconds a whole request body may take to arrive.
+    #[arg(long, env = "FLUXLAB_BODY_DEADLINE_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub body_deadline_secs: u64,
+    /// Largest size of the SQLite database in bytes (0: as large as the disk allows). Writes
+    /// beyond it are refused like a full disk (507).
+    #[arg(long, env = "FLUXLAB_MAX_DATABASE_BYTES", default_value_t = 0)]
+    pub max_database_bytes: u64,
+    /// Require a token for `/metrics` too.
+    #[arg(long, env = "FLUXLAB_PROTECT_METRICS")]
+    pub protect_metrics: bool,
+    /// Require a token for `/openapi.json` too.
+    #[arg(long, env = "FLUXLAB_PROTECT_OPENAPI")]
+    pub protect_openapi: bool,
+    /// Requests per second allowed per token (0: no limit); bursts of twice that pass.
+    #[arg(long, env = "FLUXLAB_RATE_LIMIT", default_value_t = 50.0)]
+    pub rate_limit: f64,
+    /// Default for each user's running jobs at once (0: no limit; `fluxlab user set` overrides).
+    #[arg(long, env = "FLUXLAB_DEFAULT_MAX_RUNNING", default_value_t = 0)]
+    pub default_max_running: i64,
+    /// Default for each user's queued jobs (0: no limit).
+    #[arg(long, env = "FLUXLAB_DEFAULT_MAX_QUEUED", default_value_t = 1000)]
+    pub default_max_queued: i64,
+    /// Default for each user's stored dataset bytes (0: no limit).
+    #[arg(long, env = "FLUXLAB_DEFAULT_MAX_DATASET_BYTES", default_value_t = 4 << 30)]
+    pub default_max_dataset_bytes: i64,
 }
 
 impl ServeConfig {
@@ -50,7 +95,20 @@ impl ServeConfig {
             max_body_bytes: 32 * 1024 * 1024,
             max_upload_bytes: 64 * 1024 * 1024,
             exact_max_n: 16,
+            max_job_work: crate::jobs::work::DEFAULT_MAX_JOB_WORK,
             shutdown_grace_secs: 25,
+            allowed_hosts: Vec::new(),
+            max_connections: 1024,
+            header_timeout_secs: 15,
+            body_idle_secs: 15,
+            body_deadline_secs: 300,
+            max_database_bytes: 0,
+            protect_metrics: false,
+            protect_openapi: false,
+            rate_limit: 50.0,
+            default_max_running: 0,
+            default_max_queued: 1000,
+            default_max_dataset_bytes: 4 << 30,
         }
     }
 
@@ -69,6 +127,7 @@ impl ServeConfig {
     pub fn limits(&self) -> Limits {
         Limits {
             exact_max_n: self.exact_max_n as usize,
+            max_job_work: self.max_job_work,
             ..Limits::default()
         }
     }

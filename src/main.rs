@@ -22,6 +22,12 @@ enum Command {
     Serve(fluxlab::ServeConfig),
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage users: add, list, remove, set quotas.
+    #[command(subcommand)]
+    User(fluxlab::cli::UserCommand),
+    /// Manage API tokens: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Token(fluxlab::cli::TokenCommand),
 }
 
 #[tokio::main]
@@ -37,6 +43,8 @@ async fn main() -> anyhow::Result<()> {
                 _ => Ok(()),
             }
         }
+        Command::User(command) => report(fluxlab::cli::user(command).await),
+        Command::Token(command) => report(fluxlab::cli::token(command).await),
         Command::Serve(config) => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -51,6 +59,23 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             Ok(())
+        }
+    }
+}
+
+/// Prints a command's output, or its error without a backtrace and exits with status 1.
+fn report(outcome: anyhow::Result<String>) -> anyhow::Result<()> {
+    match outcome {
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{text}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
+        Err(e) => {
+            eprintln!("fluxlab: {e:#}");
+            std::process::exit(1);
         }
     }
 }

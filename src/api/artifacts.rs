@@ -38,9 +38,10 @@ async fn model_document(
               (status = 409, description = "needs a finished job", body = super::error::Problem)))]
 pub async fn artifact(
     State(state): State<AppState>,
+    who: super::auth::Principal,
     Path((id, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row = load(&state, &id).await?;
+    let row = load(&state, &who, &id).await?;
     let kind = JobKind::parse(&row.kind)
         .ok_or_else(|| ApiError::internal(format!("stored kind {}", row.kind)))?;
     let metrics = if name == "metrics.csv" {

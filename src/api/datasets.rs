@@ -167,6 +167,7 @@ async fn validate(
               (status = 503, description = "too many uploads being checked; retry later", body = super::error::Problem)))]
 pub async fn upload(
     State(state): State<AppState>,
+    who: super::auth::Principal,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
     let mut multipart = multipart.map_err(|e| {
@@ -236,11 +237,13 @@ pub async fn upload(
         classes,
     )
     .await?;
+    let stored_bytes = (images.len() + labels.len()) as i64;
+    super::users::check_dataset_quota(&state, &who, stored_bytes).await?;
     let row = state
         .store
         .insert_dataset(&NewDataset {
             id: uuid::Uuid::now_v7().to_string(),
-            owner: super::jobs::ANONYMOUS.to_string(),
+            owner: who.name.clone(),
             name: name.unwrap_or_default(),
             count: summary.count as i64,
             features: summary.features as i64,
@@ -263,10 +266,17 @@ pub async fn upload(
 /// List datasets: the built-in ones, then uploads, newest first.
 #[utoipa::path(get, path = "/v1/datasets", tag = "datasets",
     responses((status = 200, description = "all datasets", body = DatasetList)))]
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<DatasetList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    who: super::auth::Principal,
+) -> ApiResult<Json<DatasetList>> {
     let rows = state.store.list_datasets().await?;
     let mut datasets = vec![builtin_view()];
-    datasets.extend(rows.iter().map(DatasetView::from));
+    datasets.extend(
+        rows.iter()
+            .filter(|r| who.may_access(&r.owner))
+            .map(DatasetView::from),
+    );
     Ok(Json(DatasetList { datasets }))
 }
 
@@ -276,6 +286,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<DatasetList>>
               (status = 404, description = "unknown id", body = super::error::Problem)))]
 pub async fn get(
     State(state): State<AppState>,
+    who: super::auth::Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DatasetView>> {
     if id == MNIST10K {
@@ -285,6 +296,7 @@ pub async fn get(
         .store
         .get_dataset(&id)
         .await?
+        .filter(|r| who.may_access(&r.owner))
         .ok_or_else(|| ApiError::not_found(format!("no dataset with id `{id}`")))?;
     Ok(Json(DatasetView::from(&row)))
 }
@@ -294,9 +306,21 @@ pub async fn get(
     responses((status = 204, description = "deleted"),
               (status = 404, description = "unknown id", body = super::error::Problem),
               (status = 409, description = "built-in, or used by queued or running jobs", body = super::error::Problem)))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    who: super::auth::Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     if id == MNIST10K {
         return Err(ApiError::in_use("the built-in dataset cannot be deleted"));
+    }
+    let owned = state
+        .store
+        .get_dataset(&id)
+        .await?
+        .is_some_and(|r| who.may_access(&r.owner));
+    if !owned {
+        return Err(ApiError::not_found(format!("no dataset with id `{id}`")));
     }
     match state.store.delete_dataset(&id).await? {
         DatasetDelete::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),

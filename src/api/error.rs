@@ -101,6 +101,7 @@ impl ApiError {
         let title = status.canonical_reason().unwrap_or("Error");
         let slug = match status.as_u16() {
             400 => "malformed-request",
+            401 => "unauthorized",
             403 => "forbidden",
             404 => "not-found",
             405 => "method-not-allowed",
@@ -109,6 +110,7 @@ impl ApiError {
             414 => "uri-too-long",
             415 => "unsupported-media-type",
             421 => "host-not-allowed",
+            429 => "too-many-requests",
             431 => "headers-too-large",
             503 => "unavailable",
             s if s >= 500 => "internal-error",

@@ -34,13 +34,14 @@ fn event(name: &str, data: &impl serde::Serialize) -> Event {
               (status = 404, body = super::error::Problem)))]
 pub async fn events(
     State(state): State<AppState>,
+    who: super::auth::Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Look the job up first: a hub entry made for an unknown id would never be released.
-    load(&state, &id).await?;
+    load(&state, &who, &id).await?;
     let live = state.hub.subscribe(&id);
     // Read again after subscribing, so nothing that happened in between is missed.
-    let row = match load(&state, &id).await {
+    let row = match load(&state, &who, &id).await {
         Ok(row) => row,
         Err(e) => {
             drop(live);
@@ -50,7 +51,7 @@ pub async fn events(
     };
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
-        forward(&state, &id, row, live, &tx).await;
+        forward(&state, &who, &id, row, live, &tx).await;
         state.hub.release(&id);
     });
     Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
@@ -61,6 +62,7 @@ pub async fn events(
 /// queue (status `queued`), so a client knows to reconnect to the next server.
 async fn forward(
     state: &AppState,
+    who: &super::auth::Principal,
     id: &str,
     row: crate::store::JobRow,
     mut live: tokio::sync::broadcast::Receiver<crate::runner::JobEvent>,
@@ -101,7 +103,7 @@ async fn forward(
             }
         }
     }
-    if let Ok(row) = load(state, id).await {
+    if let Ok(row) = load(state, who, id).await {
         let _ = tx.send(Ok(event("done", &JobView::from(&row)))).await;
     }
 }

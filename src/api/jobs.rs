@@ -28,8 +28,8 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_ATTEMPTS_LIMIT: i64 = 10;
 pub const PRIORITY_RANGE: i64 = 1000;
 
-/// The owner of jobs until authentication arrives (API.md § Auth).
-pub const ANONYMOUS: &str = "anonymous";
+pub use super::auth::ANONYMOUS;
+use super::auth::Principal;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,13 +45,16 @@ struct ListQuery {
     limit: Option<i64>,
     cursor: Option<String>,
     include: Option<String>,
+    /// Admins only: one user's jobs (default: everyone's). Others always see their own.
+    owner: Option<String>,
 }
 
 /// Most bytes of specs in one page of `GET /v1/jobs?include=spec` (a page holds at least one
 /// job; the rest of the page comes with the next cursor).
 pub const PAGE_SPEC_BUDGET: i64 = 8 << 20;
 
-pub(crate) async fn load(state: &AppState, id: &str) -> ApiResult<JobRow> {
+/// The job `id` if `who` may see it: another user's job is a 404, exactly like a missing one.
+pub(crate) async fn load(state: &AppState, who: &Principal, id: &str) -> ApiResult<JobRow> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(ApiError::not_found(format!("no job with id `{id}`")));
     }
@@ -59,7 +62,7 @@ pub(crate) async fn load(state: &AppState, id: &str) -> ApiResult<JobRow> {
         .store
         .get_job(id)
         .await?
-        .filter(|j| j.owner == ANONYMOUS)
+        .filter(|j| who.may_access(&j.owner))
         .ok_or_else(|| ApiError::not_found(format!("no job with id `{id}`")))
 }
 
@@ -99,7 +102,8 @@ fn check_submit(req: &SubmitRequest) -> Vec<FieldError> {
 
 /// Submit a job.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs",
-    params(("wait" = Option<f64>, Query, description = "seconds (≤ 60) to wait for the job to finish")),
+    params(("wait" = Option<f64>, Query, minimum = 0, maximum = 60,
+            description = "seconds (0 to 60) to wait for the job to finish")),
     request_body = SubmitRequest,
     responses(
         (status = 201, description = "queued", body = JobView),
@@ -111,6 +115,7 @@ fn check_submit(req: &SubmitRequest) -> Vec<FieldError> {
         (status = 422, description = "invalid spec", body = Problem)))]
 pub async fn submit(
     State(state): State<AppState>,
+    who: Principal,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -134,9 +139,9 @@ pub async fn submit(
     }
     let mut req: SubmitRequest = parse_json(&body)?;
     if req.kind == jobs::JobKind::Evolution {
-        resolve_from_job(&state, &mut req.spec).await?;
+        resolve_from_job(&state, &who, &mut req.spec).await?;
     }
-    let resolved = resolve_references(&state, req.kind, &req.spec).await?;
+    let resolved = resolve_references(&state, &who, req.kind, &req.spec).await?;
     let errors = check_submit(&req);
     let spec = jobs::validate(req.kind, req.spec, &state.limits, &resolved);
     let spec = match (spec, errors.is_empty()) {
@@ -147,11 +152,12 @@ pub async fn submit(
             return Err(ApiError::validation(spec_errors));
         }
     };
+    super::users::check_queue_quota(&state, &who).await?;
     let row = state
         .store
         .insert_job(&NewJob {
             id: uuid::Uuid::now_v7().to_string(),
-            owner: ANONYMOUS.to_string(),
+            owner: who.name.clone(),
             kind: req.kind.as_str().to_string(),
             name: req.name,
             priority: req.priority.unwrap_or(0),
@@ -160,11 +166,15 @@ pub async fn submit(
         })
         .await?;
     state.runner.wake();
-    tracing::info!(job = %row.id, kind = %row.kind, "submitted");
+    let _ = state
+        .store
+        .audit(&who.name, "job.submit", Some(&row.id), None)
+        .await;
+    tracing::info!(job = %row.id, kind = %row.kind, owner = %row.owner, "submitted");
     match wait {
         None => Ok(created(JobView::from(&row), StatusCode::CREATED)),
         Some(secs) => {
-            let row = wait_for_end(&state, &row.id, Duration::from_secs_f64(secs)).await?;
+            let row = wait_for_end(&state, &who, &row.id, Duration::from_secs_f64(secs)).await?;
             if row.status().is_terminal() {
                 Ok(created(view_with_result(&row), StatusCode::OK))
             } else {
@@ -177,6 +187,7 @@ pub async fn submit(
 /// Looks up what a spec names by id (the uploaded dataset of a `lif` spec) for validation.
 async fn resolve_references(
     state: &AppState,
+    who: &Principal,
     kind: jobs::JobKind,
     spec: &Value,
 ) -> ApiResult<jobs::Resolved> {
@@ -184,6 +195,7 @@ async fn resolve_references(
     if kind == jobs::JobKind::Lif
         && let Some(id) = jobs::lif::spec::dataset_id_of(spec)
         && let Some(row) = state.store.get_dataset(id).await?
+        && who.may_access(&row.owner)
     {
         resolved.dataset = Some(jobs::lif::DatasetInfo {
             id: row.id,
@@ -198,13 +210,13 @@ async fn resolve_references(
 /// Replaces `init.from_job` of an evolution spec by that job's genomes (`init.population`): its
 /// best genome when it has succeeded, else the population of its latest checkpoint. Done at
 /// submission so the stored spec is self-contained and the fork is reproducible.
-async fn resolve_from_job(state: &AppState, spec: &mut Value) -> ApiResult<()> {
+async fn resolve_from_job(state: &AppState, who: &Principal, spec: &mut Value) -> ApiResult<()> {
     let Some(source) = jobs::evolution::spec::from_job_of(spec).map(str::to_string) else {
         return Ok(());
     };
     let field = "spec.init.from_job";
     let invalid = |message: String| ApiError::validation(vec![FieldError::new(field, message)]);
-    let row = match load(state, &source).await {
+    let row = match load(state, who, &source).await {
         Ok(row) => row,
         Err(e) if e.status() == StatusCode::NOT_FOUND => {
             return Err(invalid(format!("no job with id `{source}`")));
@@ -257,15 +269,21 @@ fn view_with_result(row: &JobRow) -> JobView {
 }
 
 /// Waits until the job is finished or `timeout` passes; returns the latest row.
-async fn wait_for_end(state: &AppState, id: &str, timeout: Duration) -> ApiResult<JobRow> {
+async fn wait_for_end(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    timeout: Duration,
+) -> ApiResult<JobRow> {
     let events = state.hub.subscribe(id);
-    let row = wait_with(state, id, timeout, events).await;
+    let row = wait_with(state, who, id, timeout, events).await;
     state.hub.release(id);
     row
 }
 
 async fn wait_with(
     state: &AppState,
+    who: &Principal,
     id: &str,
     timeout: Duration,
     mut events: tokio::sync::broadcast::Receiver<crate::runner::JobEvent>,
@@ -279,26 +297,28 @@ async fn wait_with(
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no job with id `{id}`")))?;
         if row.status().is_terminal() || tokio::time::Instant::now() >= deadline {
-            return load(state, id).await;
+            return load(state, who, id).await;
         }
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {}
             _ = events.recv() => {}
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = state.shutdown.cancelled() => return load(state, id).await,
+            _ = state.shutdown.cancelled() => return load(state, who, id).await,
         }
     }
 }
 
 /// List jobs, newest first, as summaries (no spec, no result).
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
-    params(("status" = Option<String>, Query), ("kind" = Option<String>, Query),
-           ("limit" = Option<i64>, Query, description = "≤ 500, default 50"),
-           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
-           ("include" = Option<String>, Query, description = "`spec` to add each job's spec (pages then hold at most 8 MiB of specs)")),
+    params(("status" = Option<super::openapi::JobStatus>, Query),
+           ("kind" = Option<jobs::JobKind>, Query),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "page size, 1 to 500 (default 50)"),
+           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (a job id, format uuid)"),
+           ("include" = Option<super::openapi::ListInclude>, Query, description = "`spec` to add each job's spec (pages then hold at most 8 MiB of specs)")),
     responses((status = 200, body = JobList), (status = 422, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
+    who: Principal,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<JobList>> {
     let q: ListQuery = parse_query(query.as_deref())?;
@@ -350,7 +370,10 @@ pub async fn list(
     let mut rows = state
         .store
         .list_jobs(&JobFilter {
-            owner: Some(ANONYMOUS.to_string()),
+            owner: match (who.admin, q.owner) {
+                (true, owner) => owner,
+                (false, _) => Some(who.name.clone()),
+            },
             status,
             kind: q.kind,
             before_id: q.cursor,
@@ -391,22 +414,31 @@ pub async fn list(
     responses((status = 200, body = JobView), (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
-    Ok(Json(JobView::from(&load(&state, &id).await?)))
+    Ok(Json(JobView::from(&load(&state, &who, &id).await?)))
 }
 
 /// Request cancellation: a queued job is cancelled at once, a running one checkpoints and stops.
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs",
     responses((status = 202, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let row = load(&state, &id).await?;
+pub async fn cancel(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let row = load(&state, &who, &id).await?;
     if row.status().is_terminal() {
         return Err(ApiError::conflict(
             format!("job is already {}", row.status),
             &row.status,
         ));
     }
+    let _ = state
+        .store
+        .audit(&who.name, "job.cancel", Some(&id), None)
+        .await;
     let row = state
         .store
         .request_cancel(&id)
@@ -426,8 +458,12 @@ pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Ap
 /// Put a cancelled or failed job back in the queue; it continues from its last checkpoint.
 #[utoipa::path(post, path = "/v1/jobs/{id}/resume", tag = "jobs",
     responses((status = 202, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let row = load(&state, &id).await?;
+pub async fn resume(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let row = load(&state, &who, &id).await?;
     if !state.store.resume_job(&id).await? {
         return Err(ApiError::conflict(
             format!(
@@ -439,7 +475,7 @@ pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Ap
     }
     // Read the view before waking the runner: the answer is the job as resumed (queued), not
     // whatever state a fast claim has already moved it to.
-    let row = load(&state, &id).await?;
+    let row = load(&state, &who, &id).await?;
     state.runner.wake();
     Ok((StatusCode::ACCEPTED, Json(JobView::from(&row))).into_response())
 }
@@ -449,15 +485,20 @@ pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Ap
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let row = load(&state, &id).await?;
+    let row = load(&state, &who, &id).await?;
     if !state.store.delete_job(&id).await? {
         return Err(ApiError::conflict(
             format!("a {} job cannot be deleted; cancel it first", row.status),
             &row.status,
         ));
     }
+    let _ = state
+        .store
+        .audit(&who.name, "job.delete", Some(&id), None)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -465,8 +506,12 @@ pub async fn delete(
 #[utoipa::path(get, path = "/v1/jobs/{id}/result", tag = "jobs",
     responses((status = 200, description = "the kind's result document", body = Object),
               (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let row = load(&state, &id).await?;
+pub async fn result(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let row = load(&state, &who, &id).await?;
     match (row.status(), row.result.as_deref()) {
         (Status::Succeeded, Some(result)) => Ok((
             StatusCode::OK,
@@ -486,9 +531,10 @@ pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> Ap
     responses((status = 200, body = MetricsView), (status = 404, body = Problem)))]
 pub async fn metrics(
     State(state): State<AppState>,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MetricsView>> {
-    load(&state, &id).await?;
+    load(&state, &who, &id).await?;
     let series = state.store.metrics_series(&id).await?;
     Ok(Json(MetricsView {
         series: series
@@ -506,9 +552,10 @@ pub async fn metrics(
     responses((status = 200, body = Vec<CheckpointView>), (status = 404, body = Problem)))]
 pub async fn checkpoints(
     State(state): State<AppState>,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<CheckpointView>>> {
-    load(&state, &id).await?;
+    load(&state, &who, &id).await?;
     let list = state.store.list_checkpoints(&id).await?;
     Ok(Json(
         list.into_iter()
@@ -527,9 +574,10 @@ pub async fn checkpoints(
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
 pub async fn latest_checkpoint(
     State(state): State<AppState>,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    load(&state, &id).await?;
+    load(&state, &who, &id).await?;
     let c = state
         .store
         .latest_checkpoint(&id)

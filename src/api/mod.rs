@@ -2,6 +2,7 @@
 //! No SQL and no maths here.
 
 pub mod artifacts;
+pub mod auth;
 pub mod dashboard;
 pub mod datasets;
 pub mod error;
@@ -9,8 +10,10 @@ pub mod events;
 pub mod guard;
 pub mod jobs;
 pub mod models;
+pub mod openapi;
 pub mod plots;
 pub mod service;
+pub mod users;
 pub mod views;
 
 use std::sync::Arc;
@@ -25,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+use self::openapi::Contract;
 use crate::jobs::Limits;
 use crate::observe::Observability;
 use crate::runner::{EventHub, Runner};
@@ -49,6 +53,11 @@ pub struct AppState {
     pub parked: CancellationToken,
     /// The `Host` names this server answers to.
     pub hosts: Arc<guard::HostPolicy>,
+    /// Which paths need a token, rate limits.
+    pub auth: Arc<auth::AuthSettings>,
+    pub limiter: Arc<auth::RateLimiter>,
+    /// Server-wide quota defaults (per-user overrides in the users table).
+    pub quotas: Arc<users::QuotaDefaults>,
 }
 
 #[derive(OpenApi)]
@@ -80,15 +89,25 @@ pub struct AppState {
         service::healthz,
         service::readyz,
         service::metrics,
-        service::openapi
+        service::openapi,
+        users::me,
+        users::list,
+        users::create,
+        users::remove,
+        users::tokens,
+        users::create_token,
+        users::revoke,
+        users::audit
     ),
+    // The spec schemas (`MiSpec`, `EvolutionSpec`, `LifJobSpec`), `SubmitRequest` and the
+    // problem answers are written by `openapi::Contract` from the validation's own bounds.
     components(schemas(
-        crate::jobs::mi::MiSpec,
-        crate::jobs::evolution::EvolutionSpec,
-        crate::jobs::lif::LifJobSpec,
         crate::jobs::mi::result::MiResult,
-        crate::jobs::FieldError
-    ))
+        crate::jobs::FieldError,
+        openapi::JobStatus,
+        openapi::ListInclude
+    )),
+    modifiers(&Contract)
 )]
 pub struct ApiDoc;
 
@@ -122,6 +141,12 @@ pub fn router(state: AppState) -> Router {
             get(datasets::get).delete(datasets::delete),
         )
         .route("/v1/models/{id}/predict", post(models::predict))
+        .route("/v1/users/me", get(users::me))
+        .route("/v1/users", get(users::list).post(users::create))
+        .route("/v1/users/{name}", axum::routing::delete(users::remove))
+        .route("/v1/tokens", get(users::tokens).post(users::create_token))
+        .route("/v1/tokens/{id}", axum::routing::delete(users::revoke))
+        .route("/v1/audit", get(users::audit))
         .route("/v1/jobs/{id}/plots", get(plots::list))
         .route("/v1/jobs/{id}/plots/{file}", get(plots::svg))
         .route("/", get(dashboard::index))
@@ -132,6 +157,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(service::openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn(guard::problem_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -72,6 +72,7 @@ async fn loaded_model(state: &AppState, id: &str, spec: &str) -> ApiResult<Arc<L
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PredictRequest {
+    #[schema(schema_with = super::openapi::predict_inputs)]
     pub inputs: Vec<Vec<f64>>,
 }
 
@@ -96,6 +97,7 @@ pub struct PredictResponse {
               (status = 422, description = "wrong input count, length or value range", body = super::error::Problem)))]
 pub async fn predict(
     State(state): State<AppState>,
+    who: super::auth::Principal,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -108,8 +110,9 @@ pub async fn predict(
             ApiError::bad_request(rejection.body_text())
         }
     })?;
+    // The job first: someone else's model is a 404 whatever the body says.
+    let row = load(&state, &who, &id).await?;
     let request: PredictRequest = parse_json(&body)?;
-    let row = load(&state, &id).await?;
     if row.kind != "lif" {
         return Err(ApiError::not_found(format!(
             "job `{id}` is a `{}` job; only `lif` jobs have a model",

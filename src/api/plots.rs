@@ -82,9 +82,10 @@ fn size(raw: Option<&str>) -> ApiResult<Size> {
     responses((status = 200, body = PlotList), (status = 404, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
+    who: super::auth::Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PlotList>> {
-    let row = load(&state, &id).await?;
+    let row = load(&state, &who, &id).await?;
     let (kind, spec) = kind_and_spec(&row)?;
     Ok(Json(PlotList {
         plots: plots::catalogue(kind, &spec)
@@ -101,17 +102,18 @@ pub async fn list(
 /// One plot as SVG: the result of a succeeded job, else what its metric rows and latest
 /// checkpoint hold so far (a titled "no data yet" SVG when there is nothing).
 #[utoipa::path(get, path = "/v1/jobs/{id}/plots/{name}.svg", tag = "plots",
-    params(("width" = Option<u32>, Query, description = "pixels, 200 to 2000 (default 600)"),
-           ("height" = Option<u32>, Query, description = "pixels, 200 to 2000 (default 400)")),
+    params(("width" = Option<u32>, Query, minimum = 200, maximum = 2000, description = "pixels, 200 to 2000 (default 600)"),
+           ("height" = Option<u32>, Query, minimum = 200, maximum = 2000, description = "pixels, 200 to 2000 (default 400)")),
     responses((status = 200, description = "the plot", content_type = "image/svg+xml", body = String),
               (status = 404, description = "unknown job, or no such plot for the job's kind (lists the valid names)", body = Problem),
               (status = 422, description = "width or height out of bounds", body = Problem)))]
 pub async fn svg(
     State(state): State<AppState>,
+    who: super::auth::Principal,
     Path((id, file)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let row = load(&state, &id).await?;
+    let row = load(&state, &who, &id).await?;
     let (kind, spec) = kind_and_spec(&row)?;
     let catalogue = plots::catalogue(kind, &spec);
     let name = file.strip_suffix(".svg").unwrap_or("");

@@ -7,6 +7,9 @@ pub mod evolution;
 pub mod lif;
 pub mod mi;
 pub mod validation;
+pub mod work;
+#[cfg(test)]
+mod work_tests;
 
 use serde_json::Value;
 
@@ -50,18 +53,33 @@ pub struct Resolved {
 }
 
 /// Parses and checks a submitted spec; returns the normalised spec (defaults filled in, a
-/// random seed chosen and recorded when none was given) that is stored and later run.
+/// random seed chosen and recorded when none was given) that is stored and later run. A spec
+/// that is valid field by field but whose estimated work ([`work::estimate`]) exceeds
+/// `limits.max_job_work` is refused as a whole (field `spec`).
 pub fn validate(
     kind: JobKind,
     spec: Value,
     limits: &Limits,
     resolved: &Resolved,
 ) -> Result<Value, Vec<FieldError>> {
-    match kind {
+    let normalised = match kind {
         JobKind::Mi => mi::validate(spec, limits),
         JobKind::Evolution => evolution::validate(spec, limits),
         JobKind::Lif => lif::validate(spec, limits, resolved.dataset.as_ref()),
+    }?;
+    let estimate = work::estimate(kind, &normalised, limits, resolved);
+    if estimate > limits.max_job_work {
+        return Err(vec![FieldError::new(
+            "spec",
+            format!(
+                "estimated work {estimate:.1e} operations exceeds this server's limit of {:e} \
+                 (--max-job-work); {}",
+                limits.max_job_work,
+                work::advice(kind)
+            ),
+        )]);
     }
+    Ok(normalised)
 }
 
 /// Runs a stored (already validated) spec, resuming from `checkpoint` when given.

@@ -39,6 +39,10 @@ pub struct Limits {
     pub max_sampling_work: f64,
     /// Largest absolute weight or bias accepted.
     pub max_abs_weight: f64,
+    /// Most work one job may ask for, in work units (estimated multiply-adds, see
+    /// [`crate::jobs::work`]): the per-network bounds above still allow years of compute in
+    /// one request (10,000 networks, 10⁷ generations).
+    pub max_job_work: f64,
 }
 
 impl Default for Limits {
@@ -52,7 +56,19 @@ impl Default for Limits {
             max_runs: 64,
             max_sampling_work: 1e13,
             max_abs_weight: 1e6,
+            max_job_work: crate::jobs::work::DEFAULT_MAX_JOB_WORK,
         }
+    }
+}
+
+/// Parses a work limit given on the command line (`--max-job-work 2e15`): a positive, finite
+/// number of work units.
+pub fn parse_work_limit(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!(
+            "must be a positive number of work units (e.g. 1e16), got `{text}`"
+        )),
     }
 }
 

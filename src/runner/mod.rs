@@ -40,6 +40,8 @@ pub struct RunnerConfig {
     pub limits: Limits,
     /// What runs a claimed job (`jobs::run`).
     pub executor: Executor,
+    /// Running jobs per user unless the user has their own cap (`i64::MAX`: none).
+    pub default_max_running: i64,
 }
 
 impl RunnerConfig {
@@ -180,7 +182,11 @@ impl Runner {
             match self
                 .shared
                 .store
-                .claim_job(&self.shared.worker_id, lease_until)
+                .claim_job_fair(
+                    &self.shared.worker_id,
+                    lease_until,
+                    self.shared.config.default_max_running,
+                )
                 .await
             {
                 Ok(Some(job)) => {

@@ -66,6 +66,10 @@ pub(crate) async fn supervise(shared: Arc<Shared>, job: JobRow, _permit: OwnedSe
     let _ = keeper.await;
 
     shared.running.lock().expect("running lock").remove(&id);
+    let held_ms = started.elapsed().as_millis() as i64;
+    if let Err(e) = shared.store.add_slot_time(&id, held_ms).await {
+        tracing::warn!(job = %id, error = %e, "recording the slot time failed");
+    }
     if let Some(status) = status {
         shared
             .observe

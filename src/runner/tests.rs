@@ -44,6 +44,7 @@ async fn start(executor: Executor) -> (Store, Runner, tempfile::TempDir) {
             progress_interval: Duration::from_millis(100),
             limits: Limits::default(),
             executor,
+            default_max_running: i64::MAX,
         },
     )
     .unwrap();

@@ -178,20 +178,45 @@ impl Store {
             .await?)
     }
 
-    /// Claims the most urgent queued job in one statement: raises its attempt and fence numbers
-    /// and gives it a lease until `lease_until`.
+    /// Claims the most urgent queued job (see [`Store::claim_job_fair`]) with no running cap.
     pub async fn claim_job(&self, worker: &str, lease_until: i64) -> StoreResult<Option<JobRow>> {
+        self.claim_job_fair(worker, lease_until, i64::MAX).await
+    }
+
+    /// Claims one queued job in one statement: raises its attempt and fence numbers and gives
+    /// it a lease until `lease_until`. Fair across users: a priority an admin set wins; then
+    /// the owner holding the fewest running jobs, then the one whose jobs held slots least in
+    /// the last 24 hours; within one owner, priority then age. Owners at their running cap
+    /// (their `max_running`, else `default_max_running`) are skipped.
+    pub async fn claim_job_fair(
+        &self,
+        worker: &str,
+        lease_until: i64,
+        default_max_running: i64,
+    ) -> StoreResult<Option<JobRow>> {
+        let now = now_ms();
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, fence = fence + 1, \
              lease_until = $1, worker = $2, started_at = COALESCE(started_at, $3), updated_at = $3 \
-             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' \
-                         ORDER BY priority DESC, created_at, id LIMIT 1) \
-               AND status = 'queued' RETURNING {JOB_COLUMNS}"
+             WHERE id = ( \
+               SELECT j.id FROM jobs j \
+               LEFT JOIN users u ON u.name = j.owner \
+               LEFT JOIN (SELECT owner, COUNT(*) AS n FROM jobs WHERE status = 'running' \
+                          GROUP BY owner) r ON r.owner = j.owner \
+               LEFT JOIN (SELECT owner, SUM(slot_ms) AS used FROM jobs WHERE finished_at > $4 \
+                          GROUP BY owner) c ON c.owner = j.owner \
+               WHERE j.status = 'queued' AND COALESCE(r.n, 0) < COALESCE(u.max_running, $5) \
+               ORDER BY CASE WHEN u.admin = 1 THEN j.priority ELSE 0 END DESC, \
+                        COALESCE(r.n, 0), COALESCE(c.used, 0), j.priority DESC, j.created_at, j.id \
+               LIMIT 1) \
+             AND status = 'queued' RETURNING {JOB_COLUMNS}"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(lease_until)
             .bind(worker)
-            .bind(now_ms())
+            .bind(now)
+            .bind(now - 24 * 3600 * 1000)
+            .bind(default_max_running)
             .fetch_optional(&self.pool)
             .await?)
     }

@@ -6,11 +6,13 @@ mod datasets;
 mod jobs;
 mod lock;
 mod metrics;
+mod users;
 
 pub use checkpoints::{CheckpointInfo, CheckpointRow};
 pub use datasets::{DatasetDelete, DatasetRow, NewDataset};
 pub use jobs::{JobFilter, JobRow, NewJob, Status};
 pub use lock::{DatabaseLock, LockError, lock_database, sqlite_path};
+pub use users::{AuditRow, QuotaChange, TokenOwner, TokenRow, Usage, UserRow};
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};

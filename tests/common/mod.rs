@@ -11,6 +11,8 @@ use tokio::sync::oneshot;
 
 pub struct TestServer {
     pub base: String,
+    /// The database URL (for running `fluxlab user …` against it).
+    pub db: String,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -28,6 +30,7 @@ impl TestServer {
         let mut config = fluxlab::ServeConfig::for_database(url);
         config.lease_secs = 5;
         adjust(&mut config);
+        let db_url = config.database.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -44,6 +47,7 @@ impl TestServer {
             .unwrap();
         let server = TestServer {
             base,
+            db: db_url,
             client,
             stop: Some(tx),
             handle: Some(handle),
@@ -137,6 +141,38 @@ impl TestServer {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Runs `fluxlab <args> --database <this server's database>`; returns its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fluxlab"))
+            .args(args)
+            .args(["--database", &self.db])
+            .output()
+            .expect("run fluxlab");
+        assert!(
+            out.status.success(),
+            "fluxlab {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Creates a user and returns a fresh token of theirs.
+    pub fn user_with_token(&self, name: &str, admin: bool) -> String {
+        let mut add = vec!["user", "add", name];
+        if admin {
+            add.push("--admin");
+        }
+        self.cli(&add);
+        self.token_for(name, &[])
+    }
+
+    /// A new token for an existing user (`extra`: e.g. `["--expires", "1s"]`).
+    pub fn token_for(&self, name: &str, extra: &[&str]) -> String {
+        let mut args = vec!["token", "create", "--user", name];
+        args.extend_from_slice(extra);
+        self.cli(&args).lines().next().unwrap().trim().to_string()
     }
 
     /// Stops the server gracefully and waits for it.
