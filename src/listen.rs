@@ -59,7 +59,7 @@ pub fn raise_fd_limit() -> Option<u64> {
                 limit.rlim_cur = raised.rlim_cur;
             }
         }
-        Some(limit.rlim_cur as u64)
+        Some(limit.rlim_cur)
     }
 }
 

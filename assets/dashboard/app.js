@@ -1,7 +1,7 @@
 // Entry point: hash routing (#/jobs, #/jobs/<id>, #/submit, #/compare, #/settings), the
 // navigation state, and the settings page where a bearer token is stored in this browser.
 
-import { getToken, setToken } from './api.js';
+import { api, getToken, setToken } from './api.js';
 import { h, fill, banner, announce, currentRoute } from './dom.js';
 import { renderList } from './list.js';
 import { renderJob } from './job.js';
@@ -72,14 +72,23 @@ function renderSettings() {
   fill(main, h('h1', {}, 'Settings'), form, status);
 }
 
-function showAuthState() {
-  document.getElementById('auth-state').textContent = getToken() ? 'token set' : '';
+/** The signed-in user's name in the header (from /v1/users/me), or nothing. */
+async function showAuthState() {
+  const state = document.getElementById('auth-state');
+  try {
+    const me = await api('/v1/users/me');
+    state.textContent = me.name === 'anonymous' ? 'open mode (no users)' : `signed in as ${me.name}${me.admin ? ' (admin)' : ''}`;
+  } catch {
+    state.textContent = getToken() ? 'token not accepted' : 'not signed in';
+  }
 }
 
 window.addEventListener('hashchange', route);
 window.addEventListener('fluxlab:token', showAuthState);
+// The server asks for a token: the settings page is the sign-in screen.
 window.addEventListener('fluxlab:unauthorized', () => {
-  banner('The server asked for a token (401). Enter one under Settings.');
+  if (!location.hash.startsWith('#/settings')) location.hash = '#/settings';
+  banner('This server asks for a token: paste yours below to sign in.');
 });
 document.querySelector('[data-skip]').addEventListener('click', (e) => {
   e.preventDefault();

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -137,7 +137,23 @@ pub async fn check_request(
     {
         return ApiError::status_only(StatusCode::FORBIDDEN, reason).into_response();
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // Everything but the dashboard page is data: never sniffed, never run as a page (an SVG
+    // plot with a hostile job name in it included).
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
+            ),
+        );
+    }
+    response
 }
 
 fn is_unsafe(method: &Method) -> bool {

@@ -22,7 +22,7 @@
 //! that passes the schema can therefore still be refused with a 422 naming the field.
 
 use serde_json::{Map, Value, json};
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::schema::{Schema, SchemaFormat};
 use utoipa::openapi::{Components, Content, OpenApi, Ref, RefOr, Required, Response};
@@ -91,6 +91,7 @@ impl Modify for Contract {
         for (name, schema) in submit_requests() {
             components.schemas.insert(name, schema_of(schema));
         }
+        unique_operation_ids(doc);
         for (path, item) in doc.paths.paths.iter_mut() {
             for (method, operation) in operations(item) {
                 if path == "/v1/datasets" && method == "post" {
@@ -137,8 +138,35 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
     .collect()
 }
 
+/// utoipa names an operation after its handler, and several modules have a `list`, `get`,
+/// `delete` or `metrics`. OpenAPI requires unique ids (clients name their methods after them,
+/// and links name their targets by them): a name used more than once gets its tag as prefix,
+/// e.g. `jobs_list` and `datasets_list`.
+fn unique_operation_ids(doc: &mut OpenApi) {
+    let mut uses = std::collections::HashMap::<String, usize>::new();
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations(item) {
+            if let Some(id) = &op.operation_id {
+                *uses.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations(item) {
+            let tag = op.tags.iter().flatten().next().cloned();
+            if let (Some(id), Some(tag)) = (&mut op.operation_id, tag)
+                && uses.get(id.as_str()).is_some_and(|&n| n > 1)
+            {
+                *id = format!("{tag}_{id}");
+            }
+        }
+    }
+}
+
 /// Operations that answer without touching the database.
 const STORE_FREE: [&str; 3] = ["/healthz", "/readyz", "/openapi.json"];
+/// Routes outside `/v1/` that the server can be told to protect with a token.
+const PROTECTABLE: [&str; 2] = ["/metrics", "/openapi.json"];
 /// POSTs that only read.
 const READ_ONLY_POSTS: [&str; 1] = ["/v1/models/{id}/predict"];
 
@@ -153,6 +181,11 @@ fn add_common_errors(path: &str, method: &str, op: &mut Operation) {
     let json_body = body_types.iter().any(|t| t == "application/json");
     let form_body = body_types.iter().any(|t| t.starts_with("multipart/"));
     let has_path_params = path.contains('{');
+    let has_query_params = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
     let writes = matches!(method, "post" | "delete") && !READ_ONLY_POSTS.contains(&path);
     let uses_store = !STORE_FREE.contains(&path);
     let mut add = |status: u16, description: String| {
@@ -199,6 +232,34 @@ fn add_common_errors(path: &str, method: &str, op: &mut Operation) {
         add(
             400,
             "malformed request: a path segment is not valid percent-encoded UTF-8".into(),
+        );
+    }
+    if has_query_params {
+        add(
+            422,
+            "invalid query: `errors` names the parameter (out of bounds, of the wrong type, or \
+             unknown)"
+                .into(),
+        );
+    }
+    if path.starts_with("/v1/") || PROTECTABLE.contains(&path) {
+        let when = if path.starts_with("/v1/") {
+            ""
+        } else {
+            " (only when the server is started with `--protect-metrics` / `--protect-openapi`)"
+        };
+        add(
+            401,
+            format!(
+                "no valid `Authorization: Bearer <token>`{when}; a server without users that \
+                 listens on loopback only runs open"
+            ),
+        );
+        add(
+            429,
+            "too many requests with this token, or a quota reached; retry after `Retry-After` \
+             seconds"
+                .into(),
         );
     }
     if matches!(method, "post" | "put" | "patch" | "delete") {
@@ -640,13 +701,13 @@ fn evolution_spec() -> Value {
                         "oneOf": [
                             {
                                 "type": "object",
-                                "properties": {"type": tag("truncation")},
+                                "properties": {"type": variant("truncation", 0)},
                                 "required": ["type"],
                             },
                             {
                                 "type": "object",
                                 "properties": {
-                                    "type": tag("tournament"),
+                                    "type": variant("tournament", 1),
                                     "size": described(
                                         int(1, MAX_PARENTS as i64),
                                         "tournament size, at most `parents`",
@@ -680,17 +741,17 @@ fn evolution_spec() -> Value {
                         "oneOf": [
                             {
                                 "type": "object",
-                                "properties": {"type": tag("frobenius"), "value": positive_float()},
+                                "properties": {"type": variant("frobenius", 0), "value": positive_float()},
                                 "required": ["type", "value"],
                             },
                             {
                                 "type": "object",
-                                "properties": {"type": tag("box"), "bound": positive_float()},
+                                "properties": {"type": variant("box", 1), "bound": positive_float()},
                                 "required": ["type", "bound"],
                             },
                             {
                                 "type": "object",
-                                "properties": {"type": tag("none")},
+                                "properties": {"type": variant("none", 2)},
                                 "required": ["type"],
                             },
                         ],
@@ -854,8 +915,8 @@ fn lif_spec() -> Value {
         int(1, max_steps),
         "time steps per sample (a synthetic task's `steps` with `raster`)",
     );
-    let coding = |name: &str, extra: Value, description: &str| {
-        let mut props = json!({"type": tag(name), "steps": steps});
+    let coding = |name: &str, index: u64, extra: Value, description: &str| {
+        let mut props = json!({"type": variant(name, index), "steps": steps});
         for (k, v) in extra.as_object().expect("an object of properties") {
             props[k] = v.clone();
         }
@@ -870,7 +931,7 @@ fn lif_spec() -> Value {
     let lif_layer = described(
         object(
             json!({
-                "type": tag("lif"),
+                "type": variant("lif", 0),
                 "units": with_default(units.clone(), 256),
                 "leak_init": described(
                     json!({
@@ -899,7 +960,7 @@ fn lif_spec() -> Value {
     let dense_layer = described(
         object(
             json!({
-                "type": tag("dense"),
+                "type": variant("dense", 1),
                 "units": with_default(units, 128),
                 "activation": string_enum(&["relu"], "relu"),
             }),
@@ -923,10 +984,10 @@ fn lif_spec() -> Value {
                 "encoding": described(
                     json!({
                         "oneOf": [
-                            coding("poisson", json!({"rate": with_default(num(0.0, 1e6), 1)}), "spike with probability min(1, x·rate) at every step"),
-                            coding("constant", json!({"gain": with_default(num(-1e6, 1e6), 1)}), "the current x·gain at every step"),
-                            coding("latency", json!({"x_min": with_default(num(0.0, 1.0), 0)}), "one spike at step ⌊(1 − x)·(T − 1)⌋ for x > x_min"),
-                            coding("raster", json!({}), "the sample already is a [steps, channels] raster (synthetic tasks only)"),
+                            coding("poisson", 0, json!({"rate": with_default(num(0.0, 1e6), 1)}), "spike with probability min(1, x·rate) at every step"),
+                            coding("constant", 1, json!({"gain": with_default(num(-1e6, 1e6), 1)}), "the current x·gain at every step"),
+                            coding("latency", 2, json!({"x_min": with_default(num(0.0, 1.0), 0)}), "one spike at step ⌊(1 − x)·(T − 1)⌋ for x > x_min"),
+                            coding("raster", 3, json!({}), "the sample already is a [steps, channels] raster (synthetic tasks only)"),
                         ],
                         "default": {"type": "poisson", "rate": 1, "steps": 25},
                     }),
@@ -961,7 +1022,7 @@ fn lif_spec() -> Value {
                     json!({
                         "type": "object",
                         "properties": {
-                            "type": tag("adam"),
+                            "type": variant("adam", 0),
                             "lr": with_default(num(1e-12, 1.0), 1e-3),
                             "beta1": with_default(num(0.0, 0.999_999), 0.9),
                             "beta2": with_default(num(0.0, 0.999_999_999), 0.999),
@@ -1011,9 +1072,9 @@ fn lif_spec() -> Value {
 fn lif_dataset() -> Value {
     let absent = json!({"type": "null"});
     let max_samples = MAX_SYNTHETIC_SAMPLES as i64 - 1;
-    let task = |name: &str, extra: Value, description: &str| {
+    let task = |name: &str, index: u64, extra: Value, description: &str| {
         let mut props = json!({
-            "task": tag(name),
+            "task": variant(name, index),
             "channels": with_default(int(1, 256), 4),
             "train": with_default(int(1, max_samples), 2000),
             "test": with_default(int(1, max_samples), 500),
@@ -1032,11 +1093,14 @@ fn lif_dataset() -> Value {
         })
     };
     let steps = |default: i64| with_default(int(2, MAX_STEPS as i64), default);
+    // threshold + spread ≤ channels × steps, spread ≥ 1.
+    let max_cells = 256 * MAX_STEPS as i64;
     let synthetic = described(
         json!({
             "oneOf": [
                 task(
                     "coincidence",
+                    0,
                     json!({
                         "steps": steps(20),
                         "window": described(
@@ -1048,11 +1112,12 @@ fn lif_dataset() -> Value {
                 ),
                 task(
                     "integration",
+                    1,
                     json!({
                         "steps": steps(40),
-                        "threshold": with_default(uint(), 6),
+                        "threshold": with_default(int(0, max_cells - 1), 6),
                         "spread": described(
-                            with_default(uint_min(1), 4),
+                            with_default(int(1, max_cells), 4),
                             "at most threshold + 1; threshold + spread ≤ channels × steps",
                         ),
                         "margin": with_default(uint(), 0),
@@ -1138,6 +1203,16 @@ fn seed() -> Value {
 
 fn tag(name: &str) -> Value {
     json!({"type": "string", "enum": [name]})
+}
+
+/// The tag of a variant of an internally tagged enum (`{"type": "box", ...}`). serde reads the
+/// variant's index in place of its name there (`{"type": 1, ...}`), so the document lists both.
+fn variant(name: &str, index: u64) -> Value {
+    json!({
+        "type": ["string", "integer"],
+        "enum": [name, index],
+        "description": format!("`{name}` (the server also reads the variant's index, {index})"),
+    })
 }
 
 fn string_enum(names: &[&str], default: &str) -> Value {

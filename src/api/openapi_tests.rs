@@ -516,6 +516,14 @@ fn errors_are_problem_documents_and_guards_are_listed() {
     assert!(predict.get("507").is_none(), "predict stores nothing");
     let health = &doc["paths"]["/healthz"]["get"]["responses"];
     assert!(health.get("500").is_none() && health.get("403").is_none());
+    let mut ids = std::collections::HashSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().expect("every operation has an id");
+            assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
+        }
+    }
+    assert!(ids.contains("jobs_list") && ids.contains("datasets_list") && ids.contains("submit"));
     let upload = &doc["paths"]["/v1/datasets"]["post"]["requestBody"];
     assert_eq!(
         upload["content"]["multipart/form-data"]["schema"]["$ref"],

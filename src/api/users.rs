@@ -161,6 +161,8 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Js
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    /// 1 to 64 letters, digits, `.`, `_` or `-`; `anonymous` is reserved.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub name: String,
     #[serde(default)]
     pub admin: bool,
@@ -285,8 +287,11 @@ pub async fn tokens(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    /// An existing user.
     pub user: String,
+    /// A label to recognise it by (at most 100 characters).
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     /// Days until it expires (none: never).
     #[serde(default)]

@@ -44,6 +44,8 @@ export async function startServer() {
   }
   return {
     base,
+    db: `sqlite://${join(dir, 'test.db')}`,
+    bin,
     log: () => log,
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));

@@ -202,7 +202,7 @@ pub fn records_metrics(g: u64, total: u64) -> bool {
         return true;
     }
     let digits = g.ilog10() + 1;
-    g % 10u64.pow(digits - 3) == 0
+    g.is_multiple_of(10u64.pow(digits - 3))
 }
 
 /// The metrics row of a generation: `best_/mean_/std_<objective>` plus the run's diagnostics.
