@@ -87,7 +87,13 @@ pub async fn serve(
     )?;
     let stop = CancellationToken::new();
     let parked = CancellationToken::new();
-    let hosts = HostPolicy::new(&address.to_string(), &config.allowed_hosts);
+    let mut hosts = HostPolicy::new(&address.to_string(), &config.allowed_hosts);
+    hosts.origins = config
+        .cors_origins
+        .iter()
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
     if hosts.any {
         tracing::info!("answering to any Host header (wildcard bind); --allowed-hosts narrows it");
     }

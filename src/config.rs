@@ -63,6 +63,10 @@ pub struct ServeConfig {
     /// beyond it are refused like a full disk (507).
     #[arg(long, env = "FLUXLAB_MAX_DATABASE_BYTES", default_value_t = 0)]
     pub max_database_bytes: u64,
+    /// Origins allowed to call the API from a browser on another site (CORS), comma-separated,
+    /// e.g. `https://jupyter.lab.example`. None by default: same-origin only.
+    #[arg(long, env = "FLUXLAB_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Require a token for `/metrics` too.
     #[arg(long, env = "FLUXLAB_PROTECT_METRICS")]
     pub protect_metrics: bool,
@@ -103,6 +107,7 @@ impl ServeConfig {
             body_idle_secs: 15,
             body_deadline_secs: 300,
             max_database_bytes: 0,
+            cors_origins: Vec::new(),
             protect_metrics: false,
             protect_openapi: false,
             rate_limit: 50.0,

@@ -104,8 +104,8 @@ pub async fn serve(
             _ = shutdown.as_mut() => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // EMFILE / ENFILE and friends: the connection waits in the backlog while
                 // others close; retrying at once would spin.
@@ -130,7 +130,11 @@ pub async fn serve(
         let service = ServiceBuilder::new()
             .layer(RequestBodyDeadlineLayer::new(config.body_deadline))
             .layer(RequestBodyTimeoutLayer::new(config.body_idle))
-            .map_request(|r: hyper::Request<_>| r.map(Body::new))
+            .map_request(move |mut r: hyper::Request<_>| {
+                // Who connected: for the audit log.
+                r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                r.map(Body::new)
+            })
             .service(app.clone());
         let connection =
             builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));

@@ -28,6 +28,17 @@ struct StatusLabels {
     status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UserLabels {
+    user: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UserOnlyLabels {
+    user: String,
+}
+
 /// The service's metric registry.
 pub struct Observability {
     registry: Mutex<Registry>,
@@ -36,6 +47,8 @@ pub struct Observability {
     jobs_by_status: Family<StatusLabels, Gauge>,
     queue_depth: Gauge,
     jobs_running_here: Gauge,
+    user_jobs: Family<UserLabels, Gauge>,
+    user_slot_seconds: Family<UserOnlyLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
 
 impl Default for Observability {
@@ -50,6 +63,19 @@ impl Default for Observability {
         let jobs_by_status = Family::<StatusLabels, Gauge>::default();
         let queue_depth = Gauge::default();
         let jobs_running_here = Gauge::default();
+        let user_jobs = Family::<UserLabels, Gauge>::default();
+        let user_slot_seconds =
+            Family::<UserOnlyLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "user_jobs",
+            "Running and queued jobs per user (owner)",
+            user_jobs.clone(),
+        );
+        registry.register(
+            "user_slot_seconds",
+            "Wall time each user's finished runs held a compute slot",
+            user_slot_seconds.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency",
@@ -78,6 +104,8 @@ impl Default for Observability {
             jobs_by_status,
             queue_depth,
             jobs_running_here,
+            user_jobs,
+            user_slot_seconds,
         }
     }
 }
@@ -103,7 +131,28 @@ impl Observability {
     }
 
     /// Renders the text exposition format after refreshing the database-derived gauges.
-    pub fn render(&self, counts: &[(String, i64)], running_here: usize) -> String {
+    pub fn render(
+        &self,
+        counts: &[(String, i64)],
+        running_here: usize,
+        users: &[(String, crate::store::Usage)],
+    ) -> String {
+        // Rebuilt at each scrape, so removed users do not linger.
+        self.user_jobs.clear();
+        self.user_slot_seconds.clear();
+        for (user, usage) in users {
+            for (status, n) in [("running", usage.running), ("queued", usage.queued)] {
+                self.user_jobs
+                    .get_or_create(&UserLabels {
+                        user: user.clone(),
+                        status: status.into(),
+                    })
+                    .set(n);
+            }
+            self.user_slot_seconds
+                .get_or_create(&UserOnlyLabels { user: user.clone() })
+                .set(usage.slot_ms as f64 / 1000.0);
+        }
         for status in crate::store::Status::ALL {
             let count = counts
                 .iter()

@@ -402,3 +402,82 @@ async fn one_users_queue_does_not_starve_another() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn configured_origins_get_cors_and_usage_shows_per_user_in_metrics_and_audit() {
+    let s =
+        TestServer::start_with(|c| c.cors_origins = vec!["http://notebook.example".into()]).await;
+    let admin = s.user_with_token("root", true);
+    let b = s.user_with_token("bob", false);
+    let preflight = s
+        .client
+        .request(reqwest::Method::OPTIONS, s.url("/v1/jobs"))
+        .header("origin", "http://notebook.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://notebook.example"
+    );
+    let from = |origin: &'static str| {
+        s.client
+            .post(s.url("/v1/jobs"))
+            .header("origin", origin)
+            .header("authorization", bearer(&b))
+            .json(&quick_job())
+    };
+    assert_eq!(
+        from("http://notebook.example")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        from("http://evil.example").send().await.unwrap().status(),
+        403
+    );
+    let r = s
+        .client
+        .get(s.url("/v1/jobs"))
+        .header("origin", "http://evil.example")
+        .header("authorization", bearer(&b))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("access-control-allow-origin").is_none(),
+        "no CORS for other origins"
+    );
+    let metrics = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("user=\"bob\""), "{metrics}");
+    assert!(metrics.contains("fluxlab_user_slot_seconds"));
+    let (_, audit) = call(&s, "GET", "/v1/audit", Some(&admin), None).await;
+    let submit = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "job.submit")
+        .unwrap();
+    assert_eq!(submit["actor"], "bob");
+    assert!(
+        submit["remote"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{submit}"
+    );
+    s.stop().await;
+}

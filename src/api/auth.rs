@@ -28,6 +28,8 @@ pub struct Principal {
     pub admin: bool,
     /// The token used (`None` in open mode).
     pub token_id: Option<String>,
+    /// The peer address the request came from (for the audit log).
+    pub remote: Option<String>,
 }
 
 impl Principal {
@@ -128,6 +130,11 @@ pub async fn authenticate(
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return response;
     }
+    let mut principal = principal;
+    principal.remote = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.to_string());
     request.extensions_mut().insert(principal);
     next.run(request).await
 }
@@ -141,6 +148,7 @@ async fn open_mode(state: &AppState) -> Result<Option<Principal>, ApiError> {
         name: ANONYMOUS.into(),
         admin: true,
         token_id: None,
+        remote: None,
     }))
 }
 
@@ -180,6 +188,7 @@ async fn verify(state: &AppState, value: &str) -> Result<Principal, Response> {
         name: owner.user.name,
         admin: owner.user.admin != 0,
         token_id: Some(owner.token_id),
+        remote: None,
     })
 }
 

@@ -25,6 +25,9 @@ pub struct HostPolicy {
     pub any: bool,
     /// Lower-case host names and IP literals (IPv6 without brackets), no ports.
     pub names: HashSet<String>,
+    /// Origins (`https://notebook.lab.example`) allowed to call the API from a browser
+    /// (`--cors-origins`); none by default: same-origin only.
+    pub origins: HashSet<String>,
 }
 
 impl HostPolicy {
@@ -38,24 +41,36 @@ impl HostPolicy {
         if names.contains("*") {
             return HostPolicy {
                 any: true,
-                names: HashSet::new(),
+                ..HostPolicy::default()
             };
         }
         let ip = bind.parse::<SocketAddr>().ok().map(|a| a.ip());
         let loopback = ["localhost", "127.0.0.1", "::1"].map(String::from);
         match ip {
-            Some(ip) if ip.is_unspecified() && names.is_empty() => HostPolicy { any: true, names },
+            Some(ip) if ip.is_unspecified() && names.is_empty() => HostPolicy {
+                any: true,
+                names,
+                ..HostPolicy::default()
+            },
             Some(ip) => {
                 names.insert(normalise_host(&ip.to_string()));
                 names.extend(loopback);
-                HostPolicy { any: false, names }
+                HostPolicy {
+                    any: false,
+                    names,
+                    ..HostPolicy::default()
+                }
             }
             None => {
                 // A bind by name (`localhost:8080`): that name and the loopback names.
                 let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h);
                 names.insert(normalise_host(host));
                 names.extend(loopback);
-                HostPolicy { any: false, names }
+                HostPolicy {
+                    any: false,
+                    names,
+                    ..HostPolicy::default()
+                }
             }
         }
     }
@@ -132,7 +147,13 @@ pub async fn check_request(
         .with_field("host", "not in the allowed hosts")
         .into_response();
     }
+    let allowed_origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| state.hosts.origins.contains(o.trim_end_matches('/')));
     if is_unsafe(request.method())
+        && !allowed_origin
         && let Some(reason) = cross_site(request.headers(), host.as_deref())
     {
         return ApiError::status_only(StatusCode::FORBIDDEN, reason).into_response();

@@ -168,7 +168,12 @@ pub async fn submit(
     state.runner.wake();
     let _ = state
         .store
-        .audit(&who.name, "job.submit", Some(&row.id), None)
+        .audit(
+            &who.name,
+            "job.submit",
+            Some(&row.id),
+            who.remote.as_deref(),
+        )
         .await;
     tracing::info!(job = %row.id, kind = %row.kind, owner = %row.owner, "submitted");
     match wait {
@@ -437,7 +442,7 @@ pub async fn cancel(
     }
     let _ = state
         .store
-        .audit(&who.name, "job.cancel", Some(&id), None)
+        .audit(&who.name, "job.cancel", Some(&id), who.remote.as_deref())
         .await;
     let row = state
         .store
@@ -497,7 +502,7 @@ pub async fn delete(
     }
     let _ = state
         .store
-        .audit(&who.name, "job.delete", Some(&id), None)
+        .audit(&who.name, "job.delete", Some(&id), who.remote.as_deref())
         .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -114,6 +114,7 @@ pub struct ApiDoc;
 /// The application router.
 pub fn router(state: AppState) -> Router {
     let max_body = state.max_body_bytes;
+    let cors = cors_layer(&state.hosts.origins);
     Router::new()
         .route("/v1/jobs", post(jobs::submit).get(jobs::list))
         .route("/v1/jobs/{id}", get(jobs::get).delete(jobs::delete))
@@ -170,8 +171,26 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             record_latency,
         ))
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// CORS for the configured origins only; with none, no CORS headers at all (same-origin).
+fn cors_layer(origins: &std::collections::HashSet<String>) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderValue, Method, header};
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(list))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
 }
 
 /// The body limit of a dataset upload: two files of at most `file_limit` bytes plus the form.

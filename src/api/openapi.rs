@@ -421,7 +421,8 @@ fn submit_requests() -> Vec<(String, Value)> {
     out.push((
         "SubmitRequest".into(),
         json!({
-            "description": "`POST /v1/jobs` body: the job's `kind` selects its spec schema.",
+            "description": "`POST /v1/jobs` body: the job's `kind` selects its spec schema. \
+                Integers are written without a fraction (`2`, not `2.0`).",
             "oneOf": kinds.iter().map(|(_, name, _)| json!({"$ref": reference(name)})).collect::<Vec<_>>(),
             "discriminator": {"propertyName": "kind", "mapping": mapping},
         }),
@@ -701,13 +702,13 @@ fn evolution_spec() -> Value {
                         "oneOf": [
                             {
                                 "type": "object",
-                                "properties": {"type": variant("truncation", 0)},
+                                "properties": {"type": tag("truncation")},
                                 "required": ["type"],
                             },
                             {
                                 "type": "object",
                                 "properties": {
-                                    "type": variant("tournament", 1),
+                                    "type": tag("tournament"),
                                     "size": described(
                                         int(1, MAX_PARENTS as i64),
                                         "tournament size, at most `parents`",
@@ -741,17 +742,17 @@ fn evolution_spec() -> Value {
                         "oneOf": [
                             {
                                 "type": "object",
-                                "properties": {"type": variant("frobenius", 0), "value": positive_float()},
+                                "properties": {"type": tag("frobenius"), "value": positive_float()},
                                 "required": ["type", "value"],
                             },
                             {
                                 "type": "object",
-                                "properties": {"type": variant("box", 1), "bound": positive_float()},
+                                "properties": {"type": tag("box"), "bound": positive_float()},
                                 "required": ["type", "bound"],
                             },
                             {
                                 "type": "object",
-                                "properties": {"type": variant("none", 2)},
+                                "properties": {"type": tag("none")},
                                 "required": ["type"],
                             },
                         ],
@@ -931,7 +932,7 @@ fn lif_spec() -> Value {
     let lif_layer = described(
         object(
             json!({
-                "type": variant("lif", 0),
+                "type": tag("lif"),
                 "units": with_default(units.clone(), 256),
                 "leak_init": described(
                     json!({
@@ -960,7 +961,7 @@ fn lif_spec() -> Value {
     let dense_layer = described(
         object(
             json!({
-                "type": variant("dense", 1),
+                "type": tag("dense"),
                 "units": with_default(units, 128),
                 "activation": string_enum(&["relu"], "relu"),
             }),
@@ -1022,7 +1023,7 @@ fn lif_spec() -> Value {
                     json!({
                         "type": "object",
                         "properties": {
-                            "type": variant("adam", 0),
+                            "type": tag("adam"),
                             "lr": with_default(num(1e-12, 1.0), 1e-3),
                             "beta1": with_default(num(0.0, 0.999_999), 0.9),
                             "beta2": with_default(num(0.0, 0.999_999_999), 0.999),
@@ -1072,9 +1073,9 @@ fn lif_spec() -> Value {
 fn lif_dataset() -> Value {
     let absent = json!({"type": "null"});
     let max_samples = MAX_SYNTHETIC_SAMPLES as i64 - 1;
-    let task = |name: &str, index: u64, extra: Value, description: &str| {
+    let task = |name: &str, extra: Value, description: &str| {
         let mut props = json!({
-            "task": variant(name, index),
+            "task": tag(name),
             "channels": with_default(int(1, 256), 4),
             "train": with_default(int(1, max_samples), 2000),
             "test": with_default(int(1, max_samples), 500),
@@ -1100,7 +1101,6 @@ fn lif_dataset() -> Value {
             "oneOf": [
                 task(
                     "coincidence",
-                    0,
                     json!({
                         "steps": steps(20),
                         "window": described(
@@ -1112,7 +1112,6 @@ fn lif_dataset() -> Value {
                 ),
                 task(
                     "integration",
-                    1,
                     json!({
                         "steps": steps(40),
                         "threshold": with_default(int(0, max_cells - 1), 6),
@@ -1205,8 +1204,9 @@ fn tag(name: &str) -> Value {
     json!({"type": "string", "enum": [name]})
 }
 
-/// The tag of a variant of an internally tagged enum (`{"type": "box", ...}`). serde reads the
-/// variant's index in place of its name there (`{"type": 1, ...}`), so the document lists both.
+/// The `type` of `encoding`. serde reads a flattened internally tagged enum through its buffered
+/// content, where the variant's index stands for its name (`{"type": 3, "steps": 20}` is
+/// `raster`), so the document lists both; the other tagged objects take names only.
 fn variant(name: &str, index: u64) -> Value {
     json!({
         "type": ["string", "integer"],

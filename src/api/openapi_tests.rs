@@ -273,6 +273,17 @@ fn valid_specs() -> Vec<(JobKind, Value)> {
                 "epochs": 1,
             }),
         ),
+        // The flattened encoding reads a variant's index as its name (2: latency).
+        (
+            JobKind::Lif,
+            json!({
+                "dataset": {"builtin": "mnist10k"},
+                "split": {"train": 100, "test": 50},
+                "encoding": {"type": 2, "steps": 10},
+                "layers": [{"type": "dense", "units": 4}],
+                "epochs": 1,
+            }),
+        ),
     ]
 }
 
@@ -334,6 +345,17 @@ fn invalid_specs() -> Vec<(JobKind, Value)> {
             JobKind::Lif,
             json!({"dataset": {"builtin": "mnist10k"}, "encoding": {"type": "poisson"}}),
         ),
+        // Other tagged objects take names only.
+        (
+            JobKind::Lif,
+            json!({"dataset": {"builtin": "mnist10k"}, "optimizer": {"type": 0}}),
+        ),
+        (
+            JobKind::Evolution,
+            json!({"n": 4, "constraint": {"type": 1, "bound": 2}}),
+        ),
+        // Integers without a fraction only.
+        (JobKind::Evolution, json!({"n": 4.0})),
     ]
 }
 
@@ -519,7 +541,9 @@ fn errors_are_problem_documents_and_guards_are_listed() {
     let mut ids = std::collections::HashSet::new();
     for item in doc["paths"].as_object().unwrap().values() {
         for op in item.as_object().unwrap().values() {
-            let id = op["operationId"].as_str().expect("every operation has an id");
+            let id = op["operationId"]
+                .as_str()
+                .expect("every operation has an id");
             assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
         }
     }

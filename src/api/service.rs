@@ -31,7 +31,10 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let counts = state.store.count_by_status().await?;
-    let text = state.observe.render(&counts, state.runner.running_count());
+    let users = state.store.usage_by_owner().await?;
+    let text = state
+        .observe
+        .render(&counts, state.runner.running_count(), &users);
     Ok((
         StatusCode::OK,
         [(

@@ -208,7 +208,12 @@ pub async fn create(
     }
     let _ = state
         .store
-        .audit(&who.name, "user.add", Some(&new.name), None)
+        .audit(
+            &who.name,
+            "user.add",
+            Some(&new.name),
+            who.remote.as_deref(),
+        )
         .await;
     let view = user_view(&state, &new.name, new.admin, None, Usage::default());
     Ok((StatusCode::CREATED, Json(view)).into_response())
@@ -228,7 +233,7 @@ pub async fn remove(
     }
     let _ = state
         .store
-        .audit(&who.name, "user.remove", Some(&name), None)
+        .audit(&who.name, "user.remove", Some(&name), who.remote.as_deref())
         .await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -337,7 +342,12 @@ pub async fn create_token(
     let (token, row) = issue_token(&state.store, &new.user, new.name.as_deref(), expires).await?;
     let _ = state
         .store
-        .audit(&who.name, "token.create", Some(&row.id), None)
+        .audit(
+            &who.name,
+            "token.create",
+            Some(&row.id),
+            who.remote.as_deref(),
+        )
         .await;
     Ok((
         StatusCode::CREATED,
@@ -382,7 +392,7 @@ pub async fn revoke(
     state.store.revoke_token(&row.id).await?;
     let _ = state
         .store
-        .audit(&who.name, "token.revoke", Some(&id), None)
+        .audit(&who.name, "token.revoke", Some(&id), who.remote.as_deref())
         .await;
     Ok(StatusCode::NO_CONTENT)
 }
