@@ -80,14 +80,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The run is authenticated as an admin: without users a loopback server runs open, but the first
+# user the fuzzer creates (POST /v1/users) would end that and leave every later request a 401.
+admin_token="$("$BIN" user add st-admin --admin --database "sqlite://$tmp/s.db" >/dev/null &&
+  "$BIN" token create --user st-admin --database "sqlite://$tmp/s.db" | grep -m1 '^flx_')"
+
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 # --max-job-work 1e9 (well under a second of one core): the jobs that schema-valid requests create
 # finish at once, so `?wait=` answers within the request timeout and no accepted job keeps both
 # cores busy for the rest of the run (at the default 1e16 one random lif spec trains for hours).
-# Larger specs get the 422 the document describes for the work limit.
+# Larger specs get the 422 the document describes for the work limit. --rate-limit 0: one worker
+# sends more than the default 50 requests per second with its one token.
 NO_COLOR=1 "$BIN" serve --bind "127.0.0.1:$port" --database "sqlite://$tmp/s.db" \
-  --shutdown-grace-secs 5 --max-job-work 1e9 >"$tmp/server.log" 2>&1 &
+  --shutdown-grace-secs 5 --max-job-work 1e9 --rate-limit 0 >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
 # Wait (30 s at most) for /healthz.
@@ -118,14 +124,15 @@ mkdir -p "$OUT"
 # cannot say (each schema's description lists it): for POST /v1/jobs a square weight matrix,
 # lengths equal to N, bounds that depend on other fields, a dataset id or `init.from_job` that
 # must exist, and the whole job's estimated work (`--max-job-work`); for POST /v1/datasets the
-# content of the IDX files. There, and only there, 422 is an expected answer to positive data
-# (on top of schemathesis' default list).
+# content of the IDX files; for POST /v1/models/{id}/predict that each input has as many values
+# as that job's model takes per sample; for POST /v1/tokens that `user` exists. There, and only
+# there, 422 is an expected answer to positive data (on top of schemathesis' default list).
 cat >"$tmp/schemathesis.toml" <<'TOML'
 [cache]
 enabled = false
 
 [[operations]]
-include-name = ["POST /v1/jobs", "POST /v1/datasets"]
+include-name = ["POST /v1/jobs", "POST /v1/datasets", "POST /v1/models/{id}/predict", "POST /v1/tokens"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 TOML
 rc=0
@@ -140,6 +147,7 @@ timeout --kill-after=10 "$WALL_SECS" "$VENV/bin/schemathesis" --config-file "$tm
   --workers 1 \
   --no-color \
   --report junit,ndjson --report-dir "$OUT" \
+  --header "Authorization: Bearer $admin_token" \
   "$@" &
 st_pid=$!
 # In the background and waited for, so that an INT or TERM stops it and the server at once.
