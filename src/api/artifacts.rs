@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::jobs::load;
 use crate::jobs::JobKind;
 use crate::jobs::artifacts::{self, ArtifactError};
 use crate::store::Status;
@@ -35,13 +34,20 @@ async fn model_document(
 #[utoipa::path(get, path = "/v1/jobs/{id}/artifacts/{name}", tag = "jobs",
     responses((status = 200, description = "the file (CSV, NPY or JSON)"),
               (status = 404, description = "unknown job or artifact name (lists the valid names)", body = super::error::Problem),
-              (status = 409, description = "needs a finished job", body = super::error::Problem)))]
+              (status = 202, description = "still queued or running after `wait` (the job view, never the file)", body = super::views::JobView),
+              (status = 409, description = "needs a finished job", body = super::error::Problem)),
+    params(("wait" = Option<f64>, Query, minimum = 0, maximum = 300,
+            description = "seconds (≤ 300) to wait for the job to end first")))]
 pub async fn artifact(
     State(state): State<AppState>,
     who: super::auth::Principal,
     Path((id, name)): Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> ApiResult<Response> {
-    let row = load(&state, &who, &id).await?;
+    let row = match super::jobs::load_waiting(&state, &who, &id, query.as_deref()).await? {
+        Ok(row) => row,
+        Err(still_running) => return Ok(still_running),
+    };
     let kind = JobKind::parse(&row.kind)
         .ok_or_else(|| ApiError::internal(format!("stored kind {}", row.kind)))?;
     let metrics = if name == "metrics.csv" {

@@ -416,13 +416,53 @@ pub async fn list(
 
 /// One job.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs",
-    responses((status = 200, body = JobView), (status = 404, body = Problem)))]
+    params(("wait" = Option<f64>, Query, minimum = 0, maximum = 300,
+            description = "seconds (≤ 300) to wait for the job to end; 202 if it has not by then")),
+    responses((status = 200, body = JobView), (status = 202, description = "still queued or running after `wait`", body = JobView),
+              (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<JobView>> {
-    Ok(Json(JobView::from(&load(&state, &who, &id).await?)))
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    match load_waiting(&state, &who, &id, query.as_deref()).await? {
+        Ok(row) => Ok(Json(JobView::from(&row)).into_response()),
+        Err(still_running) => Ok(still_running),
+    }
+}
+
+/// Longest `?wait=` of the GETs of a job, its result and artifacts.
+pub const MAX_GET_WAIT_SECS: f64 = 300.0;
+
+/// Loads a job, first waiting up to `?wait=` seconds for it to end. `Ok(Err(202 response with
+/// the job view))` when it is still queued or running after the wait, so that a caller never
+/// takes an error document for the file it asked for.
+pub(crate) async fn load_waiting(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    query: Option<&str>,
+) -> ApiResult<Result<JobRow, Response>> {
+    let WaitQuery { wait } = parse_query(query)?;
+    let Some(secs) = wait else {
+        return Ok(Ok(load(state, who, id).await?));
+    };
+    if !(0.0..=MAX_GET_WAIT_SECS).contains(&secs) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "wait",
+            format!("must be between 0 and {MAX_GET_WAIT_SECS} seconds, got {secs}"),
+        )]));
+    }
+    load(state, who, id).await?;
+    let row = wait_for_end(state, who, id, Duration::from_secs_f64(secs)).await?;
+    if row.status().is_terminal() {
+        Ok(Ok(row))
+    } else {
+        Ok(Err(
+            (StatusCode::ACCEPTED, Json(JobView::from(&row))).into_response()
+        ))
+    }
 }
 
 /// Request cancellation: a queued job is cancelled at once, a running one checkpoints and stops.
@@ -509,14 +549,21 @@ pub async fn delete(
 
 /// The result document of a succeeded job.
 #[utoipa::path(get, path = "/v1/jobs/{id}/result", tag = "jobs",
+    params(("wait" = Option<f64>, Query, minimum = 0, maximum = 300,
+            description = "seconds (≤ 300) to wait for the job to end; 202 with the job view if it has not")),
     responses((status = 200, description = "the kind's result document", body = Object),
+              (status = 202, description = "still queued or running after `wait`", body = JobView),
               (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn result(
     State(state): State<AppState>,
     who: Principal,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let row = load(&state, &who, &id).await?;
+    let row = match load_waiting(&state, &who, &id, query.as_deref()).await? {
+        Ok(row) => row,
+        Err(still_running) => return Ok(still_running),
+    };
     match (row.status(), row.result.as_deref()) {
         (Status::Succeeded, Some(result)) => Ok((
             StatusCode::OK,
