@@ -1,4 +1,4 @@
-// Entry point: hash routing (#/jobs, #/jobs/<id>, #/submit, #/compare, #/settings), the
+// Entry point: hash routing (#/jobs, #/jobs/<id>, #/submit, #/compare, #/admin, #/settings), the
 // navigation state, and the settings page where a bearer token is stored in this browser.
 
 import { api, getToken, setToken } from './api.js';
@@ -7,6 +7,7 @@ import { renderList } from './list.js';
 import { renderJob } from './job.js';
 import { renderSubmit } from './submit.js';
 import { renderCompare } from './compare.js';
+import { renderAdmin } from './admin.js';
 
 const main = document.getElementById('main');
 let page = null; // AbortController of the page on screen: aborting it stops its timers and streams
@@ -35,6 +36,9 @@ function route() {
   } else if (section === 'compare') {
     title = 'Compare runs';
     renderCompare(main, ctx);
+  } else if (section === 'admin') {
+    title = 'Users and tokens';
+    renderAdmin(main, ctx);
   } else if (section === 'settings') {
     title = 'Settings';
     renderSettings();

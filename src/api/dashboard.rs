@@ -29,6 +29,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 static ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
+    asset!("admin.js", JS),
     asset!("api.js", JS),
     asset!("app.js", JS),
     asset!("chart.js", JS),

@@ -62,3 +62,19 @@ test('sign in, see only your own jobs, hostile names stay text', async () => {
   assert.deepEqual(dialogs, [], 'no script ran');
   await page.close();
 });
+
+test('an admin sees every user, their tokens and the audit log, as text', async () => {
+  cli('user', 'add', 'root', '--admin');
+  const root = cli('token', 'create', '--user', 'root').split('\n')[0].trim();
+  const page = await browser.newPage();
+  await page.goto(`${server.base}/#/settings`);
+  await page.locator('#token').fill(root);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.goto(`${server.base}/#/admin`);
+  await page.getByRole('table', { name: 'Users', exact: true }).waitFor({ timeout: 15000 });
+  const users = await page.getByRole('table', { name: 'Users', exact: true }).innerText();
+  for (const name of ['alice', 'bob', 'root']) assert.ok(users.includes(name), users);
+  const audit = await page.getByRole('table', { name: /Audit log/ }).innerText();
+  assert.ok(audit.includes('job.submit'), audit);
+  await page.close();
+});
