@@ -1,6 +1,6 @@
 //! Who is asking: every `/v1/*` request carries `Authorization: Bearer flx_…` (401 problem with
 //! `WWW-Authenticate` otherwise). With no users in the database a loopback server runs open:
-//! every caller is the admin `anonymous`. Per-token request rate limits (429 with
+//! every caller is the admin `anonymous` and tokens are ignored. Per-token request rate limits (429 with
 //! `Retry-After`). Handlers take the [`Principal`] as an extractor.
 
 use std::collections::HashMap;
@@ -97,19 +97,21 @@ pub async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .map(str::to_string);
-    let principal = match presented {
-        None => match open_mode(&state).await {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                return with_challenge(
-                    unauthorized("this server requires `Authorization: Bearer <token>`")
-                        .into_response(),
-                    "invalid_request",
-                );
-            }
-            Err(e) => return e.into_response(),
-        },
-        Some(value) => match verify(&state, &value).await {
+    // Open mode (no users, loopback): nobody is asked for a token and any token is ignored.
+    let open = match open_mode(&state).await {
+        Ok(open) => open,
+        Err(e) => return e.into_response(),
+    };
+    let principal = match (open, presented) {
+        (Some(anonymous), _) => anonymous,
+        (None, None) => {
+            return with_challenge(
+                unauthorized("this server requires `Authorization: Bearer <token>`")
+                    .into_response(),
+                "invalid_request",
+            );
+        }
+        (None, Some(value)) => match verify(&state, &value).await {
             Ok(p) => p,
             Err(e) => return e,
         },
