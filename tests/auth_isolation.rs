@@ -481,3 +481,30 @@ async fn configured_origins_get_cors_and_usage_shows_per_user_in_metrics_and_aud
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn max_running_holds_a_users_further_jobs_while_slots_are_free() {
+    let s = TestServer::start_with(|c| {
+        c.max_jobs = 2;
+        c.threads = 2;
+    })
+    .await;
+    let a = s.user_with_token("alice", false);
+    s.cli(&["user", "set", "alice", "--max-running", "1"]);
+    let long = json!({"kind": "evolution", "spec": {"n": 2, "parents": 1, "offspring": 1, "generations": 10_000_000}});
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, j) = call(&s, "POST", "/v1/jobs", Some(&a), Some(long.clone())).await;
+        assert_eq!(status, 201);
+        ids.push(j["id"].as_str().unwrap().to_string());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, me) = call(&s, "GET", "/v1/users/me", Some(&a), None).await;
+    assert_eq!(me["running"], 1, "{me}");
+    assert_eq!(me["queued"], 1, "{me}");
+    assert_eq!(me["quotas"]["max_running"], 1);
+    for id in &ids {
+        call(&s, "POST", &format!("/v1/jobs/{id}/cancel"), Some(&a), None).await;
+    }
+    s.stop().await;
+}
