@@ -304,3 +304,22 @@ async fn never_more_jobs_held_than_compute_threads() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn huge_counts_in_specs_are_422_not_overflow_panics() {
+    let s = TestServer::start().await;
+    let huge = u64::MAX / 2;
+    for dataset in [
+        json!({"synthetic": {"task": "integration", "channels": 4, "steps": 40, "threshold": huge, "spread": huge}}),
+        json!({"synthetic": {"task": "integration", "channels": 4, "steps": 40, "threshold": 6, "train": huge, "test": huge}}),
+        json!({"synthetic": {"task": "coincidence", "channels": 4, "steps": 40, "window": u64::MAX}}),
+    ] {
+        let (status, problem) = s
+            .post("/v1/jobs", json!({"kind": "lif", "spec": {"dataset": dataset}}))
+            .await;
+        assert_eq!(status, 422, "{problem}");
+    }
+    let (status, _) = s.get("/healthz").await;
+    assert_eq!(status, 200);
+    s.stop().await;
+}

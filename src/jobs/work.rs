@@ -299,7 +299,8 @@ pub fn evaluation(config: &EvolutionConfig) -> f64 {
     }
     if config.correlation_is_sampled() {
         let s = config.correlation_sampling;
-        work += (s.steps + s.burn_in) as f64 * s.runs as f64 * (nf * nf + nf * TRANSCENDENTAL);
+        work +=
+            (s.steps as f64 + s.burn_in as f64) * s.runs as f64 * (nf * nf + nf * TRANSCENDENTAL);
     }
     if config.has(Objective::MeanPeriod) {
         work += attractor_search(

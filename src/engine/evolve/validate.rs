@@ -173,7 +173,7 @@ fn validate_sampling(c: &EvolutionConfig, fail: &mut impl FnMut(&str, String)) {
             );
             fail("correlation_sampling", message);
         }
-        let work = (s.steps + s.burn_in) as f64 * s.runs as f64 * (c.n * c.n) as f64;
+        let work = (s.steps as f64 + s.burn_in as f64) * s.runs as f64 * (c.n * c.n) as f64;
         if work > MAX_CORRELATION_WORK {
             let message = format!(
                 "(burn_in + steps) × runs × n² = {work:.3e} exceeds {MAX_CORRELATION_WORK:.0e}"

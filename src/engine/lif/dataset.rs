@@ -52,7 +52,7 @@ impl Dataset {
     /// The fixed split of the benchmarks: the first `train` samples and the last `test` ones.
     pub fn split(&self, train: usize, test: usize) -> Result<(Dataset, Dataset), SplitError> {
         let count = self.len();
-        if train + test > count {
+        if train.saturating_add(test) > count {
             return Err(SplitError { train, test, count });
         }
         Ok((self.slice(0, train), self.slice(count - test, count)))

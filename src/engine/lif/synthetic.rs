@@ -110,23 +110,31 @@ impl SyntheticSpec {
         if !(2..=super::config::MAX_STEPS).contains(&steps) {
             return Err(bad("steps", "must be in [2, 1000]"));
         }
-        if train + test > MAX_SYNTHETIC_SAMPLES || train == 0 || test == 0 {
+        if train.saturating_add(test) > MAX_SYNTHETIC_SAMPLES || train == 0 || test == 0 {
             return Err(bad(
                 "train",
                 format!("train and test must be ≥ 1, together ≤ {MAX_SYNTHETIC_SAMPLES}"),
             ));
         }
         match self {
-            SyntheticSpec::Coincidence(c) if c.window == 0 || c.window + 1 >= c.steps => {
+            SyntheticSpec::Coincidence(c)
+                if c.window == 0 || c.window.saturating_add(1) >= c.steps =>
+            {
                 Err(bad("window", "must be in [1, steps − 2]"))
             }
-            SyntheticSpec::Integration(i) if i.spread == 0 || i.spread > i.threshold + 1 => {
+            SyntheticSpec::Integration(i)
+                if i.spread == 0 || i.spread > i.threshold.saturating_add(1) =>
+            {
                 Err(bad("spread", "must be in [1, threshold + 1]"))
             }
-            SyntheticSpec::Integration(i) if i.threshold + i.spread > channels * steps => Err(bad(
-                "threshold",
-                "threshold + spread must not exceed channels × steps",
-            )),
+            SyntheticSpec::Integration(i)
+                if i.threshold.saturating_add(i.spread) > channels.saturating_mul(steps) =>
+            {
+                Err(bad(
+                    "threshold",
+                    "threshold + spread must not exceed channels × steps",
+                ))
+            }
             _ => Ok(()),
         }
     }
