@@ -315,7 +315,10 @@ async fn huge_counts_in_specs_are_422_not_overflow_panics() {
         json!({"synthetic": {"task": "coincidence", "channels": 4, "steps": 40, "window": u64::MAX}}),
     ] {
         let (status, problem) = s
-            .post("/v1/jobs", json!({"kind": "lif", "spec": {"dataset": dataset}}))
+            .post(
+                "/v1/jobs",
+                json!({"kind": "lif", "spec": {"dataset": dataset}}),
+            )
             .await;
         assert_eq!(status, 422, "{problem}");
     }

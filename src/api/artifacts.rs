@@ -44,6 +44,14 @@ pub async fn artifact(
     Path((id, name)): Path<(String, String)>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> ApiResult<Response> {
+    // A misspelt name is a 404 at once, not after waiting for the job.
+    let row = super::jobs::load(&state, &who, &id).await?;
+    if let Some(kind) = JobKind::parse(&row.kind)
+        && let Err(e @ ArtifactError::Unknown { .. }) =
+            artifacts::render(kind, &name, None, &[], None)
+    {
+        return Err(ApiError::not_found(e.to_string()));
+    }
     let row = match super::jobs::load_waiting(&state, &who, &id, query.as_deref()).await? {
         Ok(row) => row,
         Err(still_running) => return Ok(still_running),

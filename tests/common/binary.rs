@@ -120,6 +120,15 @@ impl Binary {
             .count()
     }
 
+    /// Open sockets now (connections and listeners; database files and pipes left out).
+    pub fn sockets(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
+    }
+
     /// Sends SIGTERM and waits (at most `secs`) for the process to exit; returns whether it did.
     pub fn terminate(&mut self, secs: u64) -> bool {
         sigterm(self.pid());
