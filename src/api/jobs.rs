@@ -166,15 +166,7 @@ pub async fn submit(
         })
         .await?;
     state.runner.wake();
-    let _ = state
-        .store
-        .audit(
-            &who.name,
-            "job.submit",
-            Some(&row.id),
-            who.remote.as_deref(),
-        )
-        .await;
+    super::users::audit_as(&state, &who, "job.submit", &row.id).await;
     tracing::info!(job = %row.id, kind = %row.kind, owner = %row.owner, "submitted");
     match wait {
         None => Ok(created(JobView::from(&row), StatusCode::CREATED)),
@@ -480,10 +472,7 @@ pub async fn cancel(
             &row.status,
         ));
     }
-    let _ = state
-        .store
-        .audit(&who.name, "job.cancel", Some(&id), who.remote.as_deref())
-        .await;
+    super::users::audit_as(&state, &who, "job.cancel", &id).await;
     let row = state
         .store
         .request_cancel(&id)
@@ -540,10 +529,7 @@ pub async fn delete(
             &row.status,
         ));
     }
-    let _ = state
-        .store
-        .audit(&who.name, "job.delete", Some(&id), who.remote.as_deref())
-        .await;
+    super::users::audit_as(&state, &who, "job.delete", &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

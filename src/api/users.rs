@@ -119,6 +119,18 @@ pub async fn check_dataset_quota(state: &AppState, who: &Principal, bytes: i64) 
     Ok(())
 }
 
+/// Records an action of `who` in the audit log. A failed write is logged, not an error: the
+/// action itself has happened.
+pub async fn audit_as(state: &AppState, who: &Principal, action: &str, target: &str) {
+    if let Err(e) = state
+        .store
+        .audit(&who.name, action, Some(target), who.remote.as_deref())
+        .await
+    {
+        tracing::warn!(action, target, error = %e, "audit record failed");
+    }
+}
+
 /// Who am I, with my use and quotas.
 #[utoipa::path(get, path = "/v1/users/me", tag = "users",
     responses((status = 200, body = UserView), (status = 401, body = super::error::Problem)))]
@@ -206,15 +218,7 @@ pub async fn create(
             new.name
         )));
     }
-    let _ = state
-        .store
-        .audit(
-            &who.name,
-            "user.add",
-            Some(&new.name),
-            who.remote.as_deref(),
-        )
-        .await;
+    super::users::audit_as(&state, &who, "user.add", &new.name).await;
     let view = user_view(&state, &new.name, new.admin, None, Usage::default());
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
@@ -231,10 +235,7 @@ pub async fn remove(
     if !state.store.remove_user(&name).await? {
         return Err(ApiError::not_found(format!("no user `{name}`")));
     }
-    let _ = state
-        .store
-        .audit(&who.name, "user.remove", Some(&name), who.remote.as_deref())
-        .await;
+    super::users::audit_as(&state, &who, "user.remove", &name).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -340,15 +341,7 @@ pub async fn create_token(
         .expires_days
         .map(|d| crate::store::now_ms() + d as i64 * 86_400_000);
     let (token, row) = issue_token(&state.store, &new.user, new.name.as_deref(), expires).await?;
-    let _ = state
-        .store
-        .audit(
-            &who.name,
-            "token.create",
-            Some(&row.id),
-            who.remote.as_deref(),
-        )
-        .await;
+    super::users::audit_as(&state, &who, "token.create", &row.id).await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -390,10 +383,7 @@ pub async fn revoke(
         .filter(|t| who.may_access(&t.user_name) && t.revoked_at.is_none())
         .ok_or_else(|| ApiError::not_found(format!("no live token `{id}`")))?;
     state.store.revoke_token(&row.id).await?;
-    let _ = state
-        .store
-        .audit(&who.name, "token.revoke", Some(&id), who.remote.as_deref())
-        .await;
+    super::users::audit_as(&state, &who, "token.revoke", &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
