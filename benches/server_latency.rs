@@ -24,7 +24,7 @@ async fn main() {
         "sqlite://{}",
         dir.path().join("bench.db").display()
     ));
-    config.max_jobs = 2;
+    config.runner.max_jobs = 2;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

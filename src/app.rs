@@ -15,7 +15,7 @@ use crate::config::ServeConfig;
 use crate::listen::{self, ListenConfig, connection_cap, raise_fd_limit};
 use crate::observe::Observability;
 use crate::runner::{EventHub, Runner, RunnerConfig};
-use crate::store::{Store, lock_database};
+use crate::store::{Store, lock_database, redact};
 
 /// Serves on `listener` until `shutdown` resolves, then stops claiming, checkpoints and requeues
 /// running jobs, ends SSE streams and closes the database.
@@ -31,18 +31,19 @@ pub async fn serve(
         humantime::format_rfc3339_seconds(std::time::SystemTime::now())
     );
     // Held until this function returns: no second server may run the same SQLite file.
-    let db_lock = lock_database(&config.database, &who)?;
-    let store = Store::connect_capped(&config.database, config.max_database_bytes).await?;
+    let db_lock = lock_database(&config.runner.database, &who)?;
+    let store =
+        Store::connect_with(&config.runner.database, &config.runner.store_options(8)).await?;
     let loopback = address.ip().is_loopback();
+    let database = redact(&config.runner.database);
     if !store.has_users().await? {
         if !loopback {
             anyhow::bail!(
                 "no users exist and this server is bound to {address}, which is not a loopback \
                  address: it would be open to the network. Create an admin and a token first:\n  \
-                 fluxlab user add NAME --admin --database {db}\n  \
-                 fluxlab token create --user NAME --database {db}\n\
-                 (or bind to 127.0.0.1 to run open on this machine only)",
-                db = config.database
+                 fluxlab user add NAME --admin --database {database}\n  \
+                 fluxlab token create --user NAME --database {database}\n\
+                 (or bind to 127.0.0.1 to run open on this machine only)"
             );
         }
         tracing::warn!(
@@ -50,41 +51,20 @@ pub async fn serve(
              {address} can do anything. Create users with `fluxlab user add` to require tokens"
         );
     }
-    let recovered = store.recover_expired(true, None).await?;
-    if recovered > 0 {
-        tracing::warn!(
-            jobs = recovered,
-            "requeued jobs left running by a previous process"
-        );
-    }
+    recover_at_start(&store).await?;
     let hub = Arc::new(EventHub::default());
     let observe = Arc::new(Observability::default());
-    let threads = config.compute_threads();
-    if (config.max_jobs as usize) > threads {
-        tracing::warn!(
-            max_jobs = config.max_jobs,
-            threads,
-            "fewer compute threads than --max-jobs: at most {threads} jobs run at once"
-        );
-    }
+    let runner_config = config.runner.runner_config();
+    let threads = runner_config.threads;
+    warn_if_few_threads(&runner_config);
     let runner = Runner::start(
         store.clone(),
         hub.clone(),
         observe.clone(),
-        RunnerConfig {
-            max_jobs: config.max_jobs as usize,
-            threads,
-            lease: config.lease(),
-            progress_interval: Duration::from_millis(500),
-            limits: config.limits(),
-            executor: crate::jobs::run,
-            default_max_running: if config.default_max_running > 0 {
-                config.default_max_running
-            } else {
-                i64::MAX
-            },
-        },
-    )?;
+        runner_config,
+        None,
+    )
+    .await?;
     let stop = CancellationToken::new();
     let parked = CancellationToken::new();
     let mut hosts = HostPolicy::new(&address.to_string(), &config.allowed_hosts);
@@ -118,12 +98,12 @@ pub async fn serve(
         }),
         limiter: Default::default(),
         quotas: Arc::new(QuotaDefaults {
-            max_running: config.default_max_running,
+            max_running: config.runner.default_max_running,
             max_queued: config.default_max_queued,
             max_dataset_bytes: config.default_max_dataset_bytes,
         }),
     };
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let grace = Duration::from_secs(config.runner.shutdown_grace_secs);
     let app = api::router(state);
     let listen = ListenConfig {
         max_connections: connection_cap(config.max_connections as usize, raise_fd_limit()),
@@ -132,7 +112,7 @@ pub async fn serve(
         body_deadline: Duration::from_secs(config.body_deadline_secs),
         drain_timeout: Duration::from_secs(5),
     };
-    tracing::info!(%address, database = %config.database, threads, max_jobs = config.max_jobs, max_connections = listen.max_connections, "fluxlab serving");
+    tracing::info!(%address, %database, threads, max_jobs = config.runner.max_jobs, max_connections = listen.max_connections, "fluxlab serving");
     let runner_for_stop = runner.clone();
     let stop_for_signal = stop.clone();
     listen::serve(listener, app, listen, async move {
@@ -147,6 +127,29 @@ pub async fn serve(
     drop(db_lock);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Jobs left running by processes that are gone (see [`Store::recover_at_start`]).
+pub(crate) async fn recover_at_start(store: &Store) -> anyhow::Result<()> {
+    let recovered = store.recover_at_start().await?;
+    if recovered > 0 {
+        tracing::warn!(
+            jobs = recovered,
+            "requeued jobs left running by a previous process"
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn warn_if_few_threads(config: &RunnerConfig) {
+    if config.max_jobs > config.threads {
+        tracing::warn!(
+            max_jobs = config.max_jobs,
+            threads = config.threads,
+            "fewer compute threads than --max-jobs: at most {} jobs run at once",
+            config.threads
+        );
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

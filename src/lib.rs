@@ -14,6 +14,7 @@ pub mod observe;
 pub mod plots;
 pub mod runner;
 pub mod store;
+pub mod worker;
 
 pub use app::{serve, shutdown_signal};
-pub use config::ServeConfig;
+pub use config::{ServeConfig, WorkerConfig};

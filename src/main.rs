@@ -1,4 +1,5 @@
-//! The `fluxlab` command: `serve` runs the server, `openapi` prints the API document.
+//! The `fluxlab` command: `serve` runs the server, `worker` runs jobs from a shared PostgreSQL
+//! database, `openapi` prints the API document, `user` and `token` manage access.
 
 use std::io::Write;
 
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP server and its workers.
     Serve(fluxlab::ServeConfig),
+    /// Run jobs from a shared PostgreSQL database, without the public API.
+    Worker(fluxlab::WorkerConfig),
     /// Print the OpenAPI document.
     Openapi,
     /// Manage users: add, list, remove, set quotas.
@@ -46,20 +49,35 @@ async fn main() -> anyhow::Result<()> {
         Command::User(command) => report(fluxlab::cli::user(command).await),
         Command::Token(command) => report(fluxlab::cli::token(command).await),
         Command::Serve(config) => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
-                )
-                .init();
+            init_logging();
             let listener = tokio::net::TcpListener::bind(&config.bind).await?;
-            if let Err(e) = fluxlab::serve(config, listener, fluxlab::shutdown_signal()).await {
-                // A plain message (no backtrace) for what is usually a setup problem.
-                eprintln!("fluxlab: {e:#}");
-                std::process::exit(1);
-            }
+            fail_plainly(fluxlab::serve(config, listener, fluxlab::shutdown_signal()).await);
             Ok(())
         }
+        Command::Worker(config) => {
+            init_logging();
+            fail_plainly(fluxlab::worker::work(config, fluxlab::shutdown_signal()).await);
+            Ok(())
+        }
+    }
+}
+
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .init();
+}
+
+/// A setup problem ends the process with a plain message (no backtrace) and status 1.
+fn fail_plainly(outcome: anyhow::Result<()>) {
+    if let Err(e) = outcome {
+        eprintln!("fluxlab: {e:#}");
+        std::process::exit(1);
     }
 }
 

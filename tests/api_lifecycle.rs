@@ -215,7 +215,7 @@ fn slow_spec(seed: u64) -> Value {
 
 #[tokio::test]
 async fn cancel_queued_and_running_then_resume() {
-    let s = TestServer::start_with(|c| c.max_jobs = 1).await;
+    let s = TestServer::start_with(|c| c.runner.max_jobs = 1).await;
     let running = s.submit("mi", slow_spec(1)).await;
     let queued = s.submit("mi", slow_spec(2)).await;
     s.wait_status(&running, &["running"], 10).await;
@@ -273,7 +273,7 @@ async fn cancel_queued_and_running_then_resume() {
 
 #[tokio::test]
 async fn delete_of_active_job_is_409() {
-    let s = TestServer::start_with(|c| c.max_jobs = 1).await;
+    let s = TestServer::start_with(|c| c.runner.max_jobs = 1).await;
     let id = s.submit("mi", slow_spec(5)).await;
     let r = s
         .client
@@ -418,12 +418,12 @@ async fn graceful_shutdown_requeues_and_restart_finishes_identically() {
         r
     };
     let db1 = db.clone();
-    let s = TestServer::start_with(move |c| c.database = db1).await;
+    let s = TestServer::start_with(move |c| c.runner.database = db1).await;
     let id = s.submit("mi", slow_spec(11)).await;
     s.wait_metrics(&id, 3).await;
     s.stop().await;
     let db2 = db.clone();
-    let s = TestServer::start_with(move |c| c.database = db2).await;
+    let s = TestServer::start_with(move |c| c.runner.database = db2).await;
     let job = s.wait_status(&id, &["succeeded"], 120).await;
     assert_eq!(
         job["attempts"], 1,

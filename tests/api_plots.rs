@@ -96,7 +96,7 @@ fn evolution_spec(mode: &str, generations: u64) -> Value {
 
 #[tokio::test]
 async fn mi_plots_while_queued_running_cancelled_and_finished() {
-    let s = TestServer::start_with(|c| c.max_jobs = 1).await;
+    let s = TestServer::start_with(|c| c.runner.max_jobs = 1).await;
     let long = s.submit("mi", mi_spec(2000)).await;
     s.wait_status(&long, &["running"], 30).await;
     let small = s.submit("mi", mi_spec(3)).await;
@@ -319,7 +319,7 @@ fn lif_spec(epochs: u64) -> Value {
 
 #[tokio::test]
 async fn lif_plots_while_queued_running_and_after() {
-    let s = TestServer::start_with(|c| c.max_jobs = 1).await;
+    let s = TestServer::start_with(|c| c.runner.max_jobs = 1).await;
     let running = s.submit("lif", lif_spec(400)).await;
     let queued = s.submit("lif", lif_spec(2)).await;
     assert_eq!(listed(&s, &queued).await, LIF_PLOTS);

@@ -94,7 +94,7 @@ async fn a_lowered_limit_refuses_what_the_default_accepts() {
     assert_eq!(status, 201, "{body}");
     default.stop().await;
 
-    let strict = TestServer::start_with(|c| c.max_job_work = 1e9).await;
+    let strict = TestServer::start_with(|c| c.runner.max_job_work = 1e9).await;
     let (status, problem) = post_job(&strict, "mi", spec).await;
     assert_over_limit(status, &problem, "1e9");
     // Small jobs still pass.

@@ -252,8 +252,8 @@ async fn tokens_are_never_stored_or_logged_in_clear() {
 async fn quotas_and_rate_limits_hold_at_their_edges() {
     let s = TestServer::start_with(|c| {
         c.rate_limit = 5.0;
-        c.max_jobs = 1;
-        c.threads = 1;
+        c.runner.max_jobs = 1;
+        c.runner.threads = 1;
     })
     .await;
     let b = s.user_with_token("bob", false);
@@ -339,8 +339,8 @@ async fn quotas_and_rate_limits_hold_at_their_edges() {
 #[tokio::test]
 async fn one_users_queue_does_not_starve_another() {
     let s = TestServer::start_with(|c| {
-        c.max_jobs = 1;
-        c.threads = 1;
+        c.runner.max_jobs = 1;
+        c.runner.threads = 1;
     })
     .await;
     let a = s.user_with_token("alice", false);
@@ -485,8 +485,8 @@ async fn configured_origins_get_cors_and_usage_shows_per_user_in_metrics_and_aud
 #[tokio::test]
 async fn max_running_holds_a_users_further_jobs_while_slots_are_free() {
     let s = TestServer::start_with(|c| {
-        c.max_jobs = 2;
-        c.threads = 2;
+        c.runner.max_jobs = 2;
+        c.runner.threads = 2;
     })
     .await;
     let a = s.user_with_token("alice", false);

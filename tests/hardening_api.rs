@@ -226,7 +226,7 @@ fn big_spec(n: usize, seed: u64) -> Value {
 
 #[tokio::test]
 async fn the_job_list_returns_summaries_and_pages_specs_under_a_byte_budget() {
-    let s = TestServer::start_with(|c| c.max_jobs = 1).await;
+    let s = TestServer::start_with(|c| c.runner.max_jobs = 1).await;
     let mut ids = Vec::new();
     for seed in 0..6 {
         ids.push(s.submit("mi", big_spec(400, seed)).await);
@@ -281,8 +281,8 @@ async fn the_job_list_returns_summaries_and_pages_specs_under_a_byte_budget() {
 #[tokio::test]
 async fn never_more_jobs_held_than_compute_threads() {
     let s = TestServer::start_with(|c| {
-        c.threads = 1;
-        c.max_jobs = 2;
+        c.runner.threads = 1;
+        c.runner.max_jobs = 2;
     })
     .await;
     let long = |seed: u64| json!({"n": 2, "parents": 1, "offspring": 1, "generations": 10_000_000, "seed": seed});

@@ -10,9 +10,9 @@ use serde_json::json;
 #[tokio::test]
 async fn a_full_database_answers_507_and_is_not_ready() {
     let s = TestServer::start_with(|c| {
-        c.max_database_bytes = 1 << 20;
-        c.max_jobs = 1;
-        c.threads = 1;
+        c.runner.max_database_bytes = 1 << 20;
+        c.runner.max_jobs = 1;
+        c.runner.threads = 1;
     })
     .await;
     let (status, _) = s.get("/readyz").await;

@@ -15,6 +15,7 @@ pub mod plots;
 pub mod service;
 pub mod users;
 pub mod views;
+pub mod workers;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -97,7 +98,8 @@ pub struct AppState {
         users::tokens,
         users::create_token,
         users::revoke,
-        users::audit
+        users::audit,
+        workers::list
     ),
     // The spec schemas (`MiSpec`, `EvolutionSpec`, `LifJobSpec`), `SubmitRequest` and the
     // problem answers are written by `openapi::Contract` from the validation's own bounds.
@@ -148,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tokens", get(users::tokens).post(users::create_token))
         .route("/v1/tokens/{id}", axum::routing::delete(users::revoke))
         .route("/v1/audit", get(users::audit))
+        .route("/v1/workers", get(workers::list))
         .route("/v1/jobs/{id}/plots", get(plots::list))
         .route("/v1/jobs/{id}/plots/{file}", get(plots::svg))
         .route("/", get(dashboard::index))

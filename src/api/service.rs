@@ -7,8 +7,16 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use crate::observe::Observability;
+use crate::runner::Runner;
+use crate::store::Store;
 
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Object)))]
@@ -30,11 +38,18 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 /// Prometheus text format: jobs by status, queue depth, job durations, HTTP latencies.
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
-    let counts = state.store.count_by_status().await?;
-    let users = state.store.usage_by_owner().await?;
-    let text = state
-        .observe
-        .render(&counts, state.runner.running_count(), &users);
+    prometheus(&state.store, &state.observe, &state.runner).await
+}
+
+/// The Prometheus answer of a process (the API server's, or a worker's `--metrics-bind`).
+pub(crate) async fn prometheus(
+    store: &Store,
+    observe: &Observability,
+    runner: &Runner,
+) -> ApiResult<Response> {
+    let counts = store.count_by_status().await?;
+    let users = store.usage_by_owner().await?;
+    let text = observe.render(&counts, runner.running_count(), &users);
     Ok((
         StatusCode::OK,
         [(
@@ -44,6 +59,28 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
         text,
     )
         .into_response())
+}
+
+/// The probe endpoints of a `fluxlab worker` (`--metrics-bind`): `/healthz`, `/readyz` and
+/// `/metrics`, nothing else (a worker has no public API).
+pub fn worker_router(store: Store, observe: Arc<Observability>, runner: Runner) -> Router {
+    let ready = store.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route(
+            "/readyz",
+            get(move || async move {
+                if ready.ping().await {
+                    Ok(Json(json!({"status": "ready"})))
+                } else {
+                    Err(ApiError::unavailable("the database does not answer"))
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || async move { prometheus(&store, &observe, &runner).await }),
+        )
 }
 
 /// This document.

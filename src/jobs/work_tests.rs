@@ -304,7 +304,7 @@ fn the_flag_parses_positive_work_limits_and_defaults_to_the_constant() {
         serve: crate::config::ServeConfig,
     }
     let cli = <Cli as clap::Parser>::try_parse_from(["fluxlab"]).unwrap();
-    assert_eq!(cli.serve.max_job_work, DEFAULT_MAX_JOB_WORK);
+    assert_eq!(cli.serve.runner.max_job_work, DEFAULT_MAX_JOB_WORK);
     assert_eq!(cli.serve.limits().max_job_work, DEFAULT_MAX_JOB_WORK);
     let cli = <Cli as clap::Parser>::try_parse_from(["fluxlab", "--max-job-work", "5e14"]).unwrap();
     assert_eq!(cli.serve.limits().max_job_work, 5e14);

@@ -31,6 +31,12 @@ impl EventHub {
             .subscribe()
     }
 
+    /// True when someone listens to this job's events (relaying a remote job costs reads).
+    pub fn is_watched(&self, job_id: &str) -> bool {
+        let map = self.channels.lock().expect("hub lock");
+        map.get(job_id).is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
     /// Sends to current subscribers (none is fine).
     pub fn publish(&self, job_id: &str, name: &'static str, data: Value) {
         let map = self.channels.lock().expect("hub lock");

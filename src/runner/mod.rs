@@ -4,6 +4,8 @@
 pub mod context;
 pub mod hub;
 mod lease;
+mod presence;
+mod relay;
 mod supervisor;
 
 use std::collections::HashMap;
@@ -19,6 +21,7 @@ use crate::observe::Observability;
 use crate::store::{Store, now_ms};
 pub use context::StopFlags;
 pub use hub::{EventHub, JobEvent};
+pub use presence::PRESENCE_INTERVAL;
 
 /// Runs one job on the compute pool: `jobs::run` in production, a stand-in in runner tests.
 pub type Executor = fn(
@@ -45,9 +48,10 @@ pub struct RunnerConfig {
 }
 
 impl RunnerConfig {
-    /// Jobs held at once: `max_jobs`, but never more than compute threads.
+    /// Jobs held at once: `max_jobs`, but never more than compute threads (0: this process
+    /// runs no jobs; it still relays events and recovers expired leases).
     pub fn slots(&self) -> usize {
-        self.max_jobs.min(self.threads).max(1)
+        self.max_jobs.min(self.threads.max(1))
     }
 }
 
@@ -75,12 +79,15 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Builds the rayon pool and starts the claim loop and the lease-recovery loop.
-    pub fn start(
+    /// Builds the rayon pool, registers this process in the workers table (shown as `name`,
+    /// default the host name) and starts the claim loop (unless it has no slots), the
+    /// lease-recovery loop, the presence heartbeat and the relay of other processes' signals.
+    pub async fn start(
         store: Store,
         hub: Arc<EventHub>,
         observe: Arc<Observability>,
         config: RunnerConfig,
+        name: Option<&str>,
     ) -> std::io::Result<Runner> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
@@ -91,13 +98,20 @@ impl Runner {
         // cancel until a thread frees: never hold more jobs than there are threads.
         let slots = Arc::new(Semaphore::new(config.slots()));
         let stop_claiming = CancellationToken::new();
+        let worker_id = uuid::Uuid::now_v7().to_string();
+        let me = presence::describe(&worker_id, name, config.threads, config.slots());
+        if let Err(e) = store.register_worker(&me).await {
+            return Err(std::io::Error::other(format!(
+                "registering this worker: {e}"
+            )));
+        }
         let shared = Arc::new(Shared {
             store,
             hub,
             pool,
             config,
             running: Mutex::new(HashMap::new()),
-            worker_id: uuid::Uuid::now_v7().to_string(),
+            worker_id,
             observe,
             stopping: stop_claiming.clone(),
         });
@@ -107,9 +121,24 @@ impl Runner {
             stop_claiming,
             slots,
         };
-        tokio::spawn(runner.clone().claim_loop());
+        if runner.shared.config.slots() > 0 {
+            tokio::spawn(runner.clone().claim_loop());
+        }
         tokio::spawn(runner.clone().recovery_loop());
+        tokio::spawn(presence::beat(runner.clone()));
+        let (store, hub) = (runner.shared.store.clone(), runner.shared.hub.clone());
+        tokio::spawn(relay::relay(runner.clone(), store, hub));
         Ok(runner)
+    }
+
+    /// Resolves once shutdown has begun (no more claims).
+    pub async fn stopped(&self) {
+        self.stop_claiming.cancelled().await
+    }
+
+    /// This process's id in the workers table and in the jobs it holds.
+    pub fn worker_id(&self) -> &str {
+        &self.shared.worker_id
     }
 
     /// Tells the claim loop a job was queued.
@@ -149,7 +178,10 @@ impl Runner {
             .await
             .is_ok()
         {
-            tracing::info!("all running jobs checkpointed and requeued");
+            if all > 0 {
+                tracing::info!("all running jobs checkpointed and requeued");
+            }
+            self.mark_stopped().await;
             return;
         }
         let held: Vec<(String, i64)> = self
@@ -169,6 +201,18 @@ impl Runner {
                     tracing::error!(job = %id, error = %e, "grace period over and requeueing failed; the next start recovers it")
                 }
             }
+        }
+        self.mark_stopped().await;
+    }
+
+    async fn mark_stopped(&self) {
+        if let Err(e) = self
+            .shared
+            .store
+            .worker_stopped(&self.shared.worker_id)
+            .await
+        {
+            tracing::warn!(error = %e, "marking this worker stopped failed");
         }
     }
 

@@ -162,8 +162,14 @@ async fn run_and_watch(shared: &Arc<Shared>, job: &JobRow, flags: &Arc<StopFlags
             _ = flush.tick() => {
                 if progress_dirty {
                     let p = progress_rx.borrow().clone();
-                    if let Err(e) = store.set_progress(&job.id, job.fence, &p).await {
-                        tracing::warn!(job = %job.id, error = %e, "progress write failed");
+                    match store.set_progress(&job.id, job.fence, &p).await {
+                        Ok(true) => {}
+                        // Fenced out: another attempt holds the job now; stop at once.
+                        Ok(false) => {
+                            tracing::warn!(job = %job.id, "progress refused: job no longer ours; stopping");
+                            flags.lease_lost.store(true, Ordering::Relaxed);
+                        }
+                        Err(e) => tracing::warn!(job = %job.id, error = %e, "progress write failed"),
                     }
                     progress_dirty = false;
                 }

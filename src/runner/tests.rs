@@ -46,7 +46,9 @@ async fn start(executor: Executor) -> (Store, Runner, tempfile::TempDir) {
             executor,
             default_max_running: i64::MAX,
         },
+        None,
     )
+    .await
     .unwrap();
     (store, runner, dir)
 }

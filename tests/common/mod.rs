@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod cluster;
 
 use std::time::Duration;
 
@@ -28,9 +29,9 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let mut config = fluxlab::ServeConfig::for_database(url);
-        config.lease_secs = 5;
+        config.runner.lease_secs = 5;
         adjust(&mut config);
-        let db_url = config.database.clone();
+        let db_url = config.runner.database.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();

@@ -1,81 +1,23 @@
-//! Users, API tokens (digests only), per-user quotas and accounting, and the audit log.
+//! Users, tokens, quotas, accounting and the audit log on PostgreSQL.
 
 use sqlx::Row;
 
-use super::{Store, StoreResult, now_ms};
+use super::Postgres;
+use crate::store::model::*;
+use crate::store::{StoreResult, now_ms};
 
-/// One user with their quota overrides (`None`: the server-wide default applies).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct UserRow {
-    pub name: String,
-    pub admin: i64,
-    pub max_running: Option<i64>,
-    pub max_queued: Option<i64>,
-    pub max_dataset_bytes: Option<i64>,
-    pub created_at: i64,
-}
-
-/// A token as listed (never the secret; not even the digest leaves the store).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TokenRow {
-    pub id: String,
-    pub user_name: String,
-    pub label: Option<String>,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-}
-
-/// The user a live token belongs to.
-#[derive(Debug, Clone)]
-pub struct TokenOwner {
-    pub token_id: String,
-    pub user: UserRow,
-    pub digest: String,
-    pub last_used_at: Option<i64>,
-}
-
-/// Quota overrides to set (`Some(None)` clears one back to the default).
-#[derive(Debug, Clone, Default)]
-pub struct QuotaChange {
-    pub max_running: Option<Option<i64>>,
-    pub max_queued: Option<Option<i64>>,
-    pub max_dataset_bytes: Option<Option<i64>>,
-}
-
-/// A user's current use, for quotas, fair scheduling and `/v1/users/me`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Usage {
-    pub running: i64,
-    pub queued: i64,
-    pub dataset_bytes: i64,
-    /// Wall time the user's jobs held a compute slot (finished runs), in milliseconds.
-    pub slot_ms: i64,
-}
-
-/// One audit record.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: Option<String>,
-    pub remote: Option<String>,
-}
-
-const USER_COLUMNS: &str = "name, admin, max_running, max_queued, max_dataset_bytes, created_at";
+const USER_COLUMNS: &str = "name, admin::int4::int8 AS admin, max_running, max_queued, \
+     max_dataset_bytes, created_at";
 const TOKEN_COLUMNS: &str =
     "id, user_name, label, created_at, expires_at, last_used_at, revoked_at";
 
-impl Store {
+impl Postgres {
     /// True when at least one user exists (the server then requires tokens).
     pub async fn has_users(&self) -> StoreResult<bool> {
         let row = sqlx::query("SELECT EXISTS (SELECT 1 FROM users)")
             .fetch_one(&self.pool)
             .await?;
-        Ok(row.get::<i64, _>(0) != 0)
+        Ok(row.get::<bool, _>(0))
     }
 
     /// Adds a user; `false` when the name is taken.
@@ -85,7 +27,7 @@ impl Store {
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(admin as i64)
+        .bind(admin)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
@@ -162,7 +104,7 @@ impl Store {
     /// The user of a live (not revoked, not expired) token with this digest.
     pub async fn token_owner(&self, digest: &str) -> StoreResult<Option<TokenOwner>> {
         let row = sqlx::query(
-            "SELECT t.id, t.digest, t.last_used_at, u.name, u.admin, u.max_running, \
+            "SELECT t.id, t.digest, t.last_used_at, u.name, u.admin::int4::int8, u.max_running, \
                     u.max_queued, u.max_dataset_bytes, u.created_at \
              FROM tokens t JOIN users u ON u.name = t.user_name \
              WHERE t.digest = $1 AND t.revoked_at IS NULL \
@@ -199,7 +141,7 @@ impl Store {
     /// Tokens of `user` (all users' with `None`), newest first.
     pub async fn list_tokens(&self, user: Option<&str>) -> StoreResult<Vec<TokenRow>> {
         let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE ($1 IS NULL OR user_name = $1) \
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE ($1::text IS NULL OR user_name = $1) \
              ORDER BY created_at DESC, id"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -233,8 +175,8 @@ impl Store {
             "SELECT \
                (SELECT COUNT(*) FROM jobs WHERE owner = $1 AND status = 'running'), \
                (SELECT COUNT(*) FROM jobs WHERE owner = $1 AND status = 'queued'), \
-               (SELECT COALESCE(SUM(bytes), 0) FROM datasets WHERE owner = $1), \
-               (SELECT COALESCE(SUM(slot_ms), 0) FROM jobs WHERE owner = $1)",
+               (SELECT COALESCE(SUM(bytes), 0)::int8 FROM datasets WHERE owner = $1), \
+               (SELECT COALESCE(SUM(slot_ms), 0)::int8 FROM jobs WHERE owner = $1)",
         )
         .bind(owner)
         .fetch_one(&self.pool)
@@ -250,7 +192,8 @@ impl Store {
     /// Running, queued and slot time per owner (for `/metrics`).
     pub async fn usage_by_owner(&self) -> StoreResult<Vec<(String, Usage)>> {
         let rows = sqlx::query(
-            "SELECT owner, SUM(status = 'running'), SUM(status = 'queued'), SUM(slot_ms) \
+            "SELECT owner, COUNT(*) FILTER (WHERE status = 'running'), \
+             COUNT(*) FILTER (WHERE status = 'queued'), SUM(slot_ms)::int8 \
              FROM jobs GROUP BY owner ORDER BY owner",
         )
         .fetch_all(&self.pool)
@@ -313,6 +256,6 @@ impl Store {
     }
 }
 
-fn r_i64(row: &sqlx::sqlite::SqliteRow, i: usize) -> i64 {
+fn r_i64(row: &sqlx::postgres::PgRow, i: usize) -> i64 {
     row.try_get::<Option<i64>, _>(i).ok().flatten().unwrap_or(0)
 }

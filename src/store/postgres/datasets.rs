@@ -1,50 +1,14 @@
-//! Uploaded datasets: metadata rows with the IDX files as blobs, written in one statement.
+//! Uploaded datasets on PostgreSQL: metadata with the IDX files as `bytea`, one row per upload.
 
 use sqlx::Row;
 
-use super::{Store, StoreResult, now_ms};
+use super::Postgres;
+use crate::store::model::*;
+use crate::store::{StoreResult, now_ms};
 
-/// What an upload stores.
-#[derive(Debug, Clone)]
-pub struct NewDataset {
-    pub id: String,
-    pub owner: String,
-    pub name: String,
-    pub count: i64,
-    pub features: i64,
-    pub classes: i64,
-    /// Per-sample dimensions, e.g. `[28, 28]`.
-    pub shape: Vec<i64>,
-    pub images: Vec<u8>,
-    pub labels: Vec<u8>,
-}
+const COLUMNS: &str = "id, owner, name, count, features, classes, shape::text, bytes, created_at";
 
-/// A stored dataset without its files.
-#[derive(Debug, Clone)]
-pub struct DatasetRow {
-    pub id: String,
-    pub owner: String,
-    pub name: String,
-    pub count: i64,
-    pub features: i64,
-    pub classes: i64,
-    pub shape: Vec<i64>,
-    pub bytes: i64,
-    pub created_at: i64,
-}
-
-/// The outcome of a delete.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatasetDelete {
-    Deleted,
-    NotFound,
-    /// Queued or running jobs train on it (their ids).
-    InUse(Vec<String>),
-}
-
-const COLUMNS: &str = "id, owner, name, count, features, classes, shape, bytes, created_at";
-
-fn row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<DatasetRow> {
+fn row(r: &sqlx::postgres::PgRow) -> StoreResult<DatasetRow> {
     Ok(DatasetRow {
         id: r.get(0),
         owner: r.get(1),
@@ -58,29 +22,28 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<DatasetRow> {
     })
 }
 
-impl Store {
+impl Postgres {
     pub async fn insert_dataset(&self, d: &NewDataset) -> StoreResult<DatasetRow> {
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO datasets (id, owner, name, count, features, classes, shape, bytes, \
-             created_at, images, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&d.id)
-        .bind(&d.owner)
-        .bind(&d.name)
-        .bind(d.count)
-        .bind(d.features)
-        .bind(d.classes)
-        .bind(serde_json::to_string(&d.shape)?)
-        .bind((d.images.len() + d.labels.len()) as i64)
-        .bind(now_ms())
-        .bind(&d.images)
-        .bind(&d.labels)
-        .execute(&self.pool)
-        .await?;
-        Ok(self
-            .get_dataset(&d.id)
-            .await?
-            .expect("dataset just inserted"))
+             created_at, images, labels) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11) RETURNING {COLUMNS}"
+        );
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&d.id)
+            .bind(&d.owner)
+            .bind(&d.name)
+            .bind(d.count)
+            .bind(d.features)
+            .bind(d.classes)
+            .bind(serde_json::to_string(&d.shape)?)
+            .bind((d.images.len() + d.labels.len()) as i64)
+            .bind(now_ms())
+            .bind(&d.images)
+            .bind(&d.labels)
+            .fetch_one(&self.pool)
+            .await?;
+        row(&r)
     }
 
     pub async fn get_dataset(&self, id: &str) -> StoreResult<Option<DatasetRow>> {
@@ -94,7 +57,6 @@ impl Store {
             .transpose()
     }
 
-    /// Newest first.
     pub async fn list_datasets(&self) -> StoreResult<Vec<DatasetRow>> {
         let sql = format!("SELECT {COLUMNS} FROM datasets ORDER BY id DESC");
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -105,7 +67,6 @@ impl Store {
             .collect()
     }
 
-    /// The name and the two stored files of a dataset.
     pub async fn dataset_files(&self, id: &str) -> StoreResult<Option<(String, Vec<u8>, Vec<u8>)>> {
         let r = sqlx::query("SELECT name, images, labels FROM datasets WHERE id = $1")
             .bind(id)
@@ -114,10 +75,9 @@ impl Store {
         Ok(r.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
-    /// Deletes a dataset unless a queued or running job names it (checked in the same statement).
     pub async fn delete_dataset(&self, id: &str) -> StoreResult<DatasetDelete> {
         const USERS: &str = "SELECT id FROM jobs WHERE status IN ('queued', 'running') \
-                             AND kind = 'lif' AND json_extract(spec, '$.dataset.id') = $1";
+                             AND kind = 'lif' AND spec -> 'dataset' ->> 'id' = $1";
         let sql = format!("DELETE FROM datasets WHERE id = $1 AND NOT EXISTS ({USERS})");
         let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)

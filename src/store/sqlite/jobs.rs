@@ -3,97 +3,9 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Store, StoreResult, now_ms};
-
-/// Lifecycle states of a job (API.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Queued,
-        Status::Running,
-        Status::Succeeded,
-        Status::Failed,
-        Status::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Running => "running",
-            Status::Succeeded => "succeeded",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// Finished states: the job will not run again unless resumed.
-    pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Succeeded | Status::Failed | Status::Cancelled)
-    }
-}
-
-/// One row of the jobs table.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct JobRow {
-    pub id: String,
-    pub owner: String,
-    pub kind: String,
-    pub name: Option<String>,
-    pub status: String,
-    pub priority: i64,
-    pub attempts: i64,
-    pub max_attempts: i64,
-    pub fence: i64,
-    pub spec: String,
-    pub progress: Option<String>,
-    pub result: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub cancel_requested: i64,
-    pub lease_until: Option<i64>,
-    pub created_at: i64,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-}
-
-impl JobRow {
-    pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Failed)
-    }
-}
-
-/// What a submission stores.
-pub struct NewJob {
-    pub id: String,
-    pub owner: String,
-    pub kind: String,
-    pub name: Option<String>,
-    pub priority: i64,
-    pub max_attempts: i64,
-    pub spec: Value,
-}
-
-/// Listing filters and keyset paging (ids are UUIDv7, so id order is creation order).
-#[derive(Debug, Default, Clone)]
-pub struct JobFilter {
-    pub owner: Option<String>,
-    pub status: Option<Status>,
-    pub kind: Option<String>,
-    pub before_id: Option<String>,
-    pub limit: i64,
-}
+use super::Sqlite;
+use crate::store::model::*;
+use crate::store::{StoreResult, now_ms};
 
 /// The columns of a job without its spec and result (which can be megabytes each): `spec` is
 /// empty and `result` null in rows read with these.
@@ -105,7 +17,7 @@ const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, ma
      spec, progress, result, error_code, error_message, cancel_requested, lease_until, created_at, \
      started_at, finished_at";
 
-impl Store {
+impl Sqlite {
     pub async fn insert_job(&self, job: &NewJob) -> StoreResult<JobRow> {
         let now = now_ms();
         sqlx::query(
@@ -176,11 +88,6 @@ impl Store {
             .bind(filter.limit + 1)
             .fetch_all(&self.pool)
             .await?)
-    }
-
-    /// Claims the most urgent queued job (see [`Store::claim_job_fair`]) with no running cap.
-    pub async fn claim_job(&self, worker: &str, lease_until: i64) -> StoreResult<Option<JobRow>> {
-        self.claim_job_fair(worker, lease_until, i64::MAX).await
     }
 
     /// Claims one queued job in one statement: raises its attempt and fence numbers and gives

@@ -3,9 +3,10 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Store, StoreResult};
+use super::Sqlite;
+use crate::store::StoreResult;
 
-impl Store {
+impl Sqlite {
     /// Upserts the row for `step`; a resumed run rewrites the rows it recomputes with the same
     /// values. Returns whether the job was still ours.
     pub async fn write_metrics(
@@ -73,6 +74,31 @@ impl Store {
             .bind(job_id)
             .fetch_all(&self.pool)
             .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    r.get::<i64, _>(0),
+                    serde_json::from_str(&r.get::<String, _>(1))?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn metrics_range(
+        &self,
+        job_id: &str,
+        first: i64,
+        last: i64,
+    ) -> StoreResult<Vec<(i64, Value)>> {
+        let rows = sqlx::query(
+            "SELECT step, data FROM metrics WHERE job_id = $1 AND step BETWEEN $2 AND $3 \
+             ORDER BY step",
+        )
+        .bind(job_id)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter()
             .map(|r| {
                 Ok((

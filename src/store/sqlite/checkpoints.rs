@@ -3,30 +3,11 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Store, StoreResult, now_ms};
+use super::Sqlite;
+use crate::store::model::*;
+use crate::store::{StoreResult, now_ms};
 
-/// How many checkpoints are kept per job (older ones are pruned on write).
-pub const KEPT_CHECKPOINTS: i64 = 3;
-
-/// Listing entry of a checkpoint.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CheckpointInfo {
-    pub seq: i64,
-    pub step: i64,
-    pub created_at: i64,
-    pub bytes: i64,
-}
-
-/// A full checkpoint document.
-#[derive(Debug, Clone)]
-pub struct CheckpointRow {
-    pub seq: i64,
-    pub step: i64,
-    pub created_at: i64,
-    pub data: Value,
-}
-
-impl Store {
+impl Sqlite {
     /// Stores a checkpoint if the job is still running under `fence`; returns whether it did.
     pub async fn write_checkpoint(
         &self,
@@ -59,7 +40,7 @@ impl Store {
                  (SELECT MAX(seq) FROM checkpoints WHERE job_id = $1) - $2",
             )
             .bind(job_id)
-            .bind(KEPT_CHECKPOINTS)
+            .bind(self.keep_checkpoints)
             .execute(&mut *tx)
             .await?;
         }

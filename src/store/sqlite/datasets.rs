@@ -1,0 +1,105 @@
+//! Uploaded datasets: metadata rows with the IDX files as blobs, written in one statement.
+
+use sqlx::Row;
+
+use super::Sqlite;
+use crate::store::model::*;
+use crate::store::{StoreResult, now_ms};
+
+const COLUMNS: &str = "id, owner, name, count, features, classes, shape, bytes, created_at";
+
+fn row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<DatasetRow> {
+    Ok(DatasetRow {
+        id: r.get(0),
+        owner: r.get(1),
+        name: r.get(2),
+        count: r.get(3),
+        features: r.get(4),
+        classes: r.get(5),
+        shape: serde_json::from_str(&r.get::<String, _>(6))?,
+        bytes: r.get(7),
+        created_at: r.get(8),
+    })
+}
+
+impl Sqlite {
+    pub async fn insert_dataset(&self, d: &NewDataset) -> StoreResult<DatasetRow> {
+        sqlx::query(
+            "INSERT INTO datasets (id, owner, name, count, features, classes, shape, bytes, \
+             created_at, images, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&d.id)
+        .bind(&d.owner)
+        .bind(&d.name)
+        .bind(d.count)
+        .bind(d.features)
+        .bind(d.classes)
+        .bind(serde_json::to_string(&d.shape)?)
+        .bind((d.images.len() + d.labels.len()) as i64)
+        .bind(now_ms())
+        .bind(&d.images)
+        .bind(&d.labels)
+        .execute(&self.pool)
+        .await?;
+        Ok(self
+            .get_dataset(&d.id)
+            .await?
+            .expect("dataset just inserted"))
+    }
+
+    pub async fn get_dataset(&self, id: &str) -> StoreResult<Option<DatasetRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM datasets WHERE id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(row)
+            .transpose()
+    }
+
+    /// Newest first.
+    pub async fn list_datasets(&self) -> StoreResult<Vec<DatasetRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM datasets ORDER BY id DESC");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(row)
+            .collect()
+    }
+
+    /// The name and the two stored files of a dataset.
+    pub async fn dataset_files(&self, id: &str) -> StoreResult<Option<(String, Vec<u8>, Vec<u8>)>> {
+        let r = sqlx::query("SELECT name, images, labels FROM datasets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    /// Deletes a dataset unless a queued or running job names it (checked in the same statement).
+    pub async fn delete_dataset(&self, id: &str) -> StoreResult<DatasetDelete> {
+        const USERS: &str = "SELECT id FROM jobs WHERE status IN ('queued', 'running') \
+                             AND kind = 'lif' AND json_extract(spec, '$.dataset.id') = $1";
+        let sql = format!("DELETE FROM datasets WHERE id = $1 AND NOT EXISTS ({USERS})");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 1 {
+            return Ok(DatasetDelete::Deleted);
+        }
+        if self.get_dataset(id).await?.is_none() {
+            return Ok(DatasetDelete::NotFound);
+        }
+        let users = sqlx::query(USERS)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+        Ok(DatasetDelete::InUse(users))
+    }
+}
