@@ -54,7 +54,10 @@ async fn finished(c: &reqwest::Client, api: &Binary, id: &str, secs: u64) -> Val
                 return view;
             }
         }
-        assert!(Instant::now() < deadline, "job {id} did not end in {secs} s");
+        assert!(
+            Instant::now() < deadline,
+            "job {id} did not end in {secs} s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -158,7 +161,11 @@ async fn three_workers_run_300_mixed_jobs_exactly_once_with_the_results_of_sqlit
         assert_eq!(view["attempts"], 1, "{view}");
         assert_eq!(claims.get(id), Some(&1), "claims of {id}");
     }
-    assert_eq!(claims.values().sum::<usize>(), 300, "no claim outside the workers");
+    assert_eq!(
+        claims.values().sum::<usize>(),
+        300,
+        "no claim outside the workers"
+    );
     let busy = workers.iter().filter(|w| !w.claims().is_empty()).count();
     assert!(busy >= 2, "the work was shared: {busy} workers claimed");
 
@@ -237,7 +244,9 @@ async fn a_worker_killed_mid_evolution_is_resumed_by_another_bit_identically() {
     assert_eq!(first.claims(), vec![id.clone()]);
     assert_eq!(second.claims(), vec![id.clone()]);
     assert!(
-        second.log_text().contains("recovered jobs whose lease expired"),
+        second
+            .log_text()
+            .contains("recovered jobs whose lease expired"),
         "the second worker noticed the expired lease"
     );
     let (got, want) = (&done["result"], &expected["result"]);
@@ -332,7 +341,10 @@ async fn the_api_streams_a_remote_job_live_and_its_cancel_reaches_the_worker_wit
     );
     assert!(names.contains(&"metrics"), "{names:?}");
     let (last, data) = events.last().unwrap();
-    assert_eq!((last.as_str(), &data["status"]), ("done", &json!("cancelled")));
+    assert_eq!(
+        (last.as_str(), &data["status"]),
+        ("done", &json!("cancelled"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -128,7 +128,7 @@ impl Default for StoreOptions {
             max_connections: 8,
             max_bytes: 0,
             keep_checkpoints: 3,
-            acquire_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(5),
         }
     }
 }
