@@ -6,12 +6,14 @@ mod datasets;
 mod jobs;
 mod lock;
 mod metrics;
+mod run_table;
 mod users;
 
 pub use checkpoints::{CheckpointInfo, CheckpointRow};
 pub use datasets::{DatasetDelete, DatasetRow, NewDataset};
 pub use jobs::{JobFilter, JobRow, NewJob, Status};
 pub use lock::{DatabaseLock, LockError, lock_database, sqlite_path};
+pub use run_table::{RunRow, RunSummary, RunTableQuery, SortKey};
 pub use users::{AuditRow, QuotaChange, TokenOwner, TokenRow, Usage, UserRow};
 
 use std::str::FromStr;
