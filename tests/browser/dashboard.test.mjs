@@ -180,20 +180,22 @@ test('the list shows jobs with live progress, filters and paging', async () => {
   await shot('list');
 
   await page.locator('#f-kind').selectOption('evolution');
-  await page.waitForFunction(() => !document.querySelector('tr[data-job] td:nth-child(2)') ||
-    [...document.querySelectorAll('tr[data-job] td:nth-child(2)')].every((td) => td.textContent === 'evolution'));
+  await page.waitForFunction(() => !document.querySelector('tr[data-job] td:nth-child(3)') ||
+    [...document.querySelectorAll('tr[data-job] td:nth-child(3)')].every((td) => td.textContent === 'evolution'));
+  // The evolution columns of the run table.
+  assert.ok(await page.locator('button[data-sort="rook_score"]').isVisible());
   assert.match(page.url(), /kind=evolution/);
   await page.locator('#f-kind').selectOption('');
   await page.locator('#f-limit').selectOption('10');
 
-  // Paging: with more jobs than a page, "Older" leads to the rest.
+  // Paging: with more jobs than a page, "Next" leads to the rest.
   for (let i = 0; i < 10; i += 1) {
     await api('/v1/jobs', { method: 'POST', body: JSON.stringify({ kind: 'mi', name: `filler ${i}`, spec: { network: { nrooks: { n: 3, q: 1 } }, method: 'exact' } }) });
   }
   await page.waitForFunction(() => document.querySelectorAll('tr[data-job]').length === 10, null, { timeout: 15000 });
-  await page.getByRole('button', { name: 'Older →' }).click();
+  await page.getByRole('button', { name: 'Next →' }).click();
   await page.waitForFunction((id) => document.querySelector(`tr[data-job="${id}"]`), quickJob);
-  await page.getByRole('button', { name: '← Newer' }).click();
+  await page.getByRole('button', { name: '← Previous' }).click();
   await page.waitForFunction(() => document.querySelector('tr[data-job] a')?.textContent === 'filler 9');
 });
 
