@@ -7,7 +7,7 @@
 // some for its own requests).
 
 import { api, followJob } from './api.js';
-import { h, fill, num, age, badge, progressBar, setProgress, banner, replaceQuery, announce } from './dom.js';
+import { h, fill, num, age, badge, progressBar, setProgress, banner, replaceQuery, announce, jobLabel } from './dom.js';
 
 const POLL_MS = 4000;
 const MAX_STREAMS = 4;
@@ -22,11 +22,6 @@ const RESULT_COLUMNS = {
   '': [['mi_bits', 'I (bits)'], ['correlation', 'C'], ['n', 'N'], ['test_accuracy', 'Test accuracy']],
 };
 const CSV_FIELDS = ['mi_bits', 'correlation', 'n', 'networks', 'rook_score', 'generations', 'test_accuracy', 'epochs'];
-
-/** The label of a job: its name, else its kind and the random end of its id (unique). */
-export function jobLabel(job) {
-  return job.name || `${job.kind} …${job.id.slice(-8)}`;
-}
 
 /** Run time in milliseconds: the job's own count when it has one, else start to end (or now). */
 function runTimeMs(job) {

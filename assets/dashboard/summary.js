@@ -56,10 +56,13 @@ function miSummary(r) {
 function evolutionSummary(r) {
   const best = r.best || {};
   const o = best.objectives || {};
+  // Objectives hold only what the run optimised; the full analysis of the best has the rest.
+  const a = best.analysis || {};
   return h('div', {}, figures([
-    ['Best I', num(o.mi_bits, 6), 'bits'],
-    ['C of the best', num(o.correlation_rms, 6)],
-    ['Mean period of the best', num(o.mean_period)],
+    ['Best I', num(o.mi_bits ?? a.mi_bits ?? null, 6), 'bits'],
+    ['C of the best', num(o.correlation_rms ?? a.correlation_rms ?? null, 6)],
+    ['Mean period of the best', num(o.mean_period ?? a.attractors?.mean_period ?? null)],
+    a.attractors ? ['Attractors of the best', num(a.attractors.count)] : null,
     ['Rook score', num(best.rook_score)],
     ['Permutation', best.is_permutation ? 'yes' : 'no'],
     ['Generations', num(r.generations_run)],

@@ -217,6 +217,17 @@ test('the compare page overlays fitness curves of evolution jobs', async () => {
   assert.match(legend, /N = 8 evolution/);
   assert.match(page.url(), new RegExp(`ids=.*${short.id}`));
   await shot('compare');
+
+  // Its page shows C and the mean period of the best from the best's analysis (only I was an
+  // objective, so the objectives leave them null).
+  assert.equal(short.result.best.objectives.correlation_rms, null);
+  await openJob(short.id);
+  const figure = (label) => page.locator('#result .figures div', { has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('dd');
+  await figure('C of the best').waitFor();
+  const c = short.result.best.analysis.correlation_rms;
+  assert.equal(Number(await figure('C of the best').innerText()), Number(c.toPrecision(6)));
+  const period = short.result.best.analysis.attractors?.mean_period;
+  if (period != null) assert.notEqual(await figure('Mean period of the best').innerText(), '—');
 });
 
 test('a lif job shows its test accuracy and plots, and lif accuracy curves compare', async () => {
