@@ -255,6 +255,32 @@ test('a lif job shows its test accuracy and plots, and lif accuracy curves compa
   assert.match(await page.locator('#chart svg .legend').textContent(), /lif seed 2/);
 });
 
+test('a sampled mi job shows every estimate with its error, and its warnings', async () => {
+  const job = await api('/v1/jobs?wait=60', {
+    method: 'POST',
+    body: JSON.stringify({
+      kind: 'mi', name: 'sampled N = 24',
+      spec: { network: { ensemble: { type: 'gaussian', n: 24, std: 1.0 } }, method: 'sampled', sampling: { steps: 2000, burn_in: 100 }, attractors: true, seed: 4 },
+    }),
+  });
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const net = job.result.networks[0];
+  await openJob(job.id);
+  const section = page.locator('#result section[aria-label="Sampled estimates"]');
+  await section.waitFor();
+  const text = await section.innerText();
+  const estimates = Object.keys(net.sampled).filter((k) => k.endsWith('_bits') && !k.includes('stderr'));
+  assert.ok(estimates.length >= 2, JSON.stringify(net.sampled));
+  for (const key of estimates) {
+    assert.match(text, new RegExp(key.replace(/_bits$/, '').replaceAll('_', ' ')));
+  }
+  for (const w of [...(net.sampled.warnings || []), ...(net.warnings || [])]) assert.ok(text.includes(w), w);
+  if (net.attractors?.unresolved_starts) {
+    assert.match(await page.locator('#result .figures').first().innerText(), /starts unresolved/);
+  }
+  await shot('job-mi-sampled');
+});
+
 test('a stored token is sent with every request, event streams included', async () => {
   const running = await api('/v1/jobs', {
     method: 'POST',
