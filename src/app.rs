@@ -52,6 +52,7 @@ pub async fn serve(
         );
     }
     recover_at_start(&store).await?;
+    tokio::spawn(backfill_run_summaries(store.clone()));
     let hub = Arc::new(EventHub::default());
     let observe = Arc::new(Observability::default());
     let runner_config = config.runner.runner_config();
@@ -171,5 +172,36 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+/// Fills in the run table's columns of succeeded jobs that have none (jobs finished before the
+/// table existed, or whose summary write failed), a few at a time in the background. A result
+/// that cannot be read gets an empty row, so it is not read again.
+async fn backfill_run_summaries(store: Store) {
+    let mut filled = 0usize;
+    loop {
+        let batch = match store.jobs_missing_summary(20).await {
+            Ok(batch) if !batch.is_empty() => batch,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "run table backfill stopped");
+                return;
+            }
+        };
+        for (id, kind, result) in batch {
+            let summary = serde_json::from_str(&result)
+                .ok()
+                .and_then(|r| crate::jobs::run_summary::extract(&kind, &r))
+                .unwrap_or_default();
+            if let Err(e) = store.put_run_summary(&id, &summary).await {
+                tracing::warn!(error = %e, "run table backfill stopped");
+                return;
+            }
+            filled += 1;
+        }
+    }
+    if filled > 0 {
+        tracing::info!(jobs = filled, "filled in the run table for earlier jobs");
     }
 }

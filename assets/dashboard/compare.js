@@ -3,7 +3,7 @@
 // of several lif jobs (per epoch), from each job's metric series.
 
 import { api } from './api.js';
-import { h, fill, num, age, badge, banner, replaceQuery } from './dom.js';
+import { h, fill, num, age, badge, banner, replaceQuery, jobLabel } from './dom.js';
 import { lineChart } from './chart.js';
 
 const REFRESH_MS = 10000;
@@ -47,7 +47,7 @@ export function renderCompare(main, { signal, params }) {
         const id = `c-${job.id}`;
         return h('li', {},
           h('input', { type: 'checkbox', id, checked: selected.has(job.id), onchange: (e) => toggle(job.id, e.target.checked) }),
-          h('label', { for: id }, job.name || job.id.slice(0, 8), ' ', badge(job.status), h('span', { class: 'muted small' }, ` ${age(job.created_at)}`)));
+          h('label', { for: id }, jobLabel(job), ' ', badge(job.status), h('span', { class: 'muted small' }, ` ${age(job.created_at)}`)));
       })));
     if (focused) document.getElementById(focused)?.focus();
     draw();
@@ -91,7 +91,7 @@ export function renderCompare(main, { signal, params }) {
     const chosen = jobs.filter((j) => selected.has(j.id));
     let series;
     try {
-      series = await Promise.all(chosen.map(async (job) => ({ job, label: job.name || job.id.slice(0, 8), points: await curve(job) })));
+      series = await Promise.all(chosen.map(async (job) => ({ job, label: jobLabel(job), points: await curve(job) })));
     } catch (err) {
       if (!signal.aborted) banner(`Could not load metrics: ${err.message}`);
       return;

@@ -44,6 +44,11 @@ export function num(value, digits = 4) {
   return Number(value.toPrecision(digits)).toString();
 }
 
+/** The label of a job: its name, else its kind and the random end of its id (unique). */
+export function jobLabel(job) {
+  return job.name || `${job.kind} …${job.id.slice(-8)}`;
+}
+
 /** "3 min ago" for an RFC 3339 time. */
 export function age(iso, now = Date.now()) {
   if (!iso) return '—';

@@ -3,7 +3,7 @@
 // downloads, the spec, and cancel / resume / delete behind a confirmation dialog.
 
 import { api, request, download, followJob, ApiError } from './api.js';
-import { h, fill, num, age, duration, badge, progressBar, setProgress, announce, confirmAction } from './dom.js';
+import { h, fill, num, age, duration, badge, progressBar, setProgress, announce, confirmAction, jobLabel } from './dom.js';
 import { summary } from './summary.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -49,7 +49,7 @@ export function renderJob(main, id, { signal }) {
     const statusChanged = !job || job.status !== view.status;
     const first = !job;
     job = view;
-    title.textContent = view.name || `${view.kind} job`;
+    title.textContent = jobLabel(view);
     fill(meta,
       item('Status', badge(view.status)),
       item('Kind', view.kind),

@@ -15,7 +15,7 @@ export const PRESETS = [
   {
     id: 'sweep',
     label: 'I versus C sweep',
-    help: 'Gaussian N = 10 networks, 3 replicates at each of 6 weight scales: I rises with C. About a minute.',
+    help: 'Gaussian N = 10 networks, 3 replicates at each of 6 weight scales: I rises with C. About a second.',
     body: {
       kind: 'mi',
       name: 'I versus C',

@@ -33,7 +33,7 @@ function miSummary(r) {
   const top = figures([
     single ? ['I (information flux)', num(first.mi_bits, 6), 'bits'] : ['Networks', num(nets.length)],
     single ? ['C (correlation, RMS)', num(first.correlation_rms, 6)] : ['Spearman ρ(I, C)', num(r.summary?.spearman_mi_vs_correlation)],
-    single && first.attractors ? ['Attractors', num(first.attractors.count)] : null,
+    single && first.attractors ? ['Attractors', attractorCount(first.attractors)] : null,
     single && first.attractors ? ['Mean period', num(first.attractors.mean_period)] : null,
     ['Run time', ...runTime(r.elapsed_ms)],
   ]);
@@ -47,19 +47,57 @@ function miSummary(r) {
       h('td', { class: 'n' }, i), h('td', { class: 'n' }, n.n), h('td', {}, params(n.params)),
       h('td', { class: 'n' }, n.replicate), h('td', {}, n.method),
       h('td', { class: 'n' }, num(n.mi_bits, 6)), h('td', { class: 'n' }, num(n.correlation_rms, 6)),
-      h('td', { class: 'n' }, num(n.attractors?.count)), h('td', { class: 'n' }, num(n.attractors?.mean_period)))))));
-  const warnings = nets.flatMap((n) => n.sampled?.warnings || []);
-  return h('div', {}, top, table,
+      h('td', { class: 'n' }, n.attractors ? attractorCount(n.attractors) : '—'), h('td', { class: 'n' }, num(n.attractors?.mean_period)))))));
+  // A single sampled network shows its warnings with its estimates already.
+  const warnings = single && first.sampled ? [] : nets.flatMap((n) => n.sampled?.warnings || []);
+  return h('div', {}, top, single && first.sampled ? sampledEstimates(first) : null, table,
     warnings.length ? h('p', { class: 'warning' }, `Sampling warnings: ${[...new Set(warnings)].join('; ')}`) : null);
+}
+
+/** The attractor count, with the random starts that found none when there were any. */
+function attractorCount(a) {
+  const count = num(a.count);
+  return a.unresolved_starts ? `${count} (${num(a.unresolved_starts)} of ${num(a.starts)} starts unresolved)` : count;
+}
+
+/** "mi_miller_madow_bits" → "mi miller madow". */
+const humanize = (key) => key.replace(/_bits$/, '').replaceAll('_', ' ');
+
+/**
+ * Every estimate of a sampled network (each `*_bits` field of `sampled`) with the standard
+ * errors it reports (fields naming `stderr`) and its warnings. Generic over the field names, so
+ * new estimators show up without a dashboard change.
+ */
+function sampledEstimates(net) {
+  const s = net.sampled;
+  const keys = Object.keys(s);
+  const errors = keys.filter((k) => k.includes('stderr'));
+  const estimates = keys.filter((k) => k.endsWith('_bits') && !k.includes('stderr'));
+  const errorOf = (k) => errors.find((e) => e === k.replace(/_bits$/, '_stderr_bits') || e === `${k}_stderr`);
+  const rows = estimates.map((k) => {
+    const e = errorOf(k);
+    return [humanize(k), `${num(s[k], 6)}${e && s[e] != null ? ` ± ${num(s[e], 3)}` : ''}`, 'bits'];
+  });
+  const paired = new Set(estimates.map(errorOf).filter(Boolean));
+  for (const e of errors.filter((k) => !paired.has(k))) rows.push([humanize(e), num(s[e], 3)]);
+  rows.push(['samples', num(s.samples)], ['distinct transitions', num(s.distinct_transitions)]);
+  const warnings = [...new Set([...(s.warnings || []), ...(Array.isArray(s.warning) ? s.warning : s.warning ? [s.warning] : []), ...(net.warnings || [])])];
+  return h('section', { class: 'sampled', 'aria-label': 'Sampled estimates' },
+    h('h3', {}, 'Sampled estimates'),
+    figures(rows),
+    warnings.map((w) => h('p', { class: 'warning' }, w)));
 }
 
 function evolutionSummary(r) {
   const best = r.best || {};
   const o = best.objectives || {};
+  // Objectives hold only what the run optimised; the full analysis of the best has the rest.
+  const a = best.analysis || {};
   return h('div', {}, figures([
-    ['Best I', num(o.mi_bits, 6), 'bits'],
-    ['C of the best', num(o.correlation_rms, 6)],
-    ['Mean period of the best', num(o.mean_period)],
+    ['Best I', num(o.mi_bits ?? a.mi_bits ?? null, 6), 'bits'],
+    ['C of the best', num(o.correlation_rms ?? a.correlation_rms ?? null, 6)],
+    ['Mean period of the best', num(o.mean_period ?? a.attractors?.mean_period ?? null)],
+    a.attractors ? ['Attractors of the best', num(a.attractors.count)] : null,
     ['Rook score', num(best.rook_score)],
     ['Permutation', best.is_permutation ? 'yes' : 'no'],
     ['Generations', num(r.generations_run)],

@@ -17,7 +17,7 @@ use super::error::{ApiError, ApiResult, Problem, parse_json, parse_query};
 use super::guard::require_json;
 use super::views::*;
 use crate::jobs::{self, FieldError};
-use crate::store::{JobFilter, JobRow, NewJob, Status};
+use crate::store::{JobRow, NewJob, RunTableQuery, SortKey, Status};
 
 /// Longest `?wait=` in seconds.
 pub const MAX_WAIT_SECS: f64 = 60.0;
@@ -47,7 +47,16 @@ struct ListQuery {
     include: Option<String>,
     /// Admins only: one user's jobs (default: everyone's). Others always see their own.
     owner: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    offset: Option<i64>,
+    q: Option<String>,
 }
+
+/// Largest `offset` of `GET /v1/jobs`.
+pub const MAX_OFFSET: i64 = 1_000_000;
+/// Longest `q` (name search) of `GET /v1/jobs`, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 /// Most bytes of specs in one page of `GET /v1/jobs?include=spec` (a page holds at least one
 /// job; the rest of the page comes with the next cursor).
@@ -311,7 +320,11 @@ async fn wait_with(
            ("kind" = Option<jobs::JobKind>, Query),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "page size, 1 to 500 (default 50)"),
            ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (a job id, format uuid)"),
-           ("include" = Option<super::openapi::ListInclude>, Query, description = "`spec` to add each job's spec (pages then hold at most 8 MiB of specs)")),
+           ("include" = Option<super::openapi::ListInclude>, Query, description = "`spec` to add each job's spec (pages then hold at most 8 MiB of specs)"),
+           ("sort" = Option<super::openapi::ListSort>, Query, description = "column to sort on (default `created`); jobs without a value in it come last"),
+           ("order" = Option<super::openapi::ListOrder>, Query, description = "`asc` or `desc` (default `desc`)"),
+           ("offset" = Option<i64>, Query, minimum = 0, maximum = 1000000, description = "jobs to skip (paging in any order; `cursor` pages only the default order)"),
+           ("q" = Option<String>, Query, max_length = 200, description = "case-insensitive substring of the job's name")),
     responses((status = 200, body = JobList), (status = 422, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -361,19 +374,68 @@ pub async fn list(
             "not a cursor returned by this endpoint",
         ));
     }
+    let sort = match q.sort.as_deref() {
+        None => SortKey::Created,
+        Some(s) => SortKey::parse(s).unwrap_or_else(|| {
+            let names: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
+            errors.push(FieldError::new(
+                "sort",
+                format!("must be one of {}, got `{s}`", names.join(", ")),
+            ));
+            SortKey::Created
+        }),
+    };
+    let descending = match q.order.as_deref() {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(other) => {
+            errors.push(FieldError::new(
+                "order",
+                format!("must be `asc` or `desc`, got `{other}`"),
+            ));
+            true
+        }
+    };
+    let offset = q.offset.unwrap_or(0);
+    if !(0..=MAX_OFFSET).contains(&offset) {
+        errors.push(FieldError::new(
+            "offset",
+            format!("must be between 0 and {MAX_OFFSET}, got {offset}"),
+        ));
+    }
+    if let Some(text) = &q.q
+        && text.chars().count() > MAX_SEARCH_CHARS
+    {
+        errors.push(FieldError::new(
+            "q",
+            format!("must be at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    let default_order = sort == SortKey::Created && descending && offset == 0;
+    if q.cursor.is_some() && !default_order {
+        errors.push(FieldError::new(
+            "cursor",
+            "pages only the default order (sort=created, order=desc) without offset; \
+             page other orders with `offset`",
+        ));
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let mut rows = state
+    let (mut rows, total) = state
         .store
-        .list_jobs(&JobFilter {
+        .list_run_table(&RunTableQuery {
             owner: match (who.admin, q.owner) {
                 (true, owner) => owner,
                 (false, _) => Some(who.name.clone()),
             },
             status,
             kind: q.kind,
+            search: q.q.filter(|t| !t.is_empty()),
             before_id: q.cursor,
+            sort,
+            descending,
+            offset,
             limit,
         })
         .await?;
@@ -381,8 +443,12 @@ pub async fn list(
     rows.truncate(limit as usize);
     let mut jobs: Vec<JobSummary> = Vec::with_capacity(rows.len());
     let mut spent = 0;
-    for row in &rows {
+    for run in &rows {
+        let row = &run.job;
         let mut summary = JobSummary::from(JobView::from(row));
+        if run.has_summary != 0 {
+            summary.results = Some(RunResults::from(&run.summary));
+        }
         if with_spec {
             let bytes = state.store.spec_bytes(&row.id).await?;
             if !jobs.is_empty() && spent + bytes > PAGE_SPEC_BUDGET {
@@ -398,12 +464,18 @@ pub async fn list(
         }
         jobs.push(summary);
     }
-    let next_cursor = if more {
+    let next_cursor = if more && sort == SortKey::Created && descending {
         jobs.last().map(|j| j.id.clone())
     } else {
         None
     };
-    Ok(Json(JobList { jobs, next_cursor }))
+    let next_offset = more.then(|| offset + jobs.len() as i64);
+    Ok(Json(JobList {
+        jobs,
+        next_cursor,
+        next_offset,
+        total,
+    }))
 }
 
 /// One job.

@@ -107,7 +107,9 @@ pub struct AppState {
         crate::jobs::mi::result::MiResult,
         crate::jobs::FieldError,
         openapi::JobStatus,
-        openapi::ListInclude
+        openapi::ListInclude,
+        openapi::ListSort,
+        openapi::ListOrder
     )),
     modifiers(&Contract)
 )]

@@ -70,6 +70,35 @@ pub enum ListInclude {
     Spec,
 }
 
+/// The columns `GET /v1/jobs?sort=` sorts on (documentation only; `store::SortKey`).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ListSort {
+    Created,
+    Name,
+    Kind,
+    Status,
+    RunTime,
+    MiBits,
+    Correlation,
+    N,
+    Networks,
+    RookScore,
+    Generations,
+    TestAccuracy,
+    Epochs,
+}
+
+/// `GET /v1/jobs?order=` (documentation only).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ListOrder {
+    Asc,
+    Desc,
+}
+
 /// The largest dataset name (characters, after trimming).
 const MAX_DATASET_NAME: usize = 200;
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::jobs::JobKind;
-use crate::store::JobRow;
+use crate::store::{JobRow, RunSummary};
 
 /// Renders unix milliseconds as an RFC 3339 UTC time with milliseconds.
 pub fn rfc3339(ms: i64) -> String {
@@ -125,6 +125,41 @@ pub struct JobSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub spec: Option<Value>,
+    /// The key results of a succeeded job (the run table's columns); null before it succeeded.
+    pub results: Option<RunResults>,
+}
+
+/// Key results of a succeeded job; a field its kind does not produce is null. `mi`: mean I
+/// (`mi_bits`) and C (`correlation`) over the networks, `n` (null when networks differ in
+/// size), `networks`; `evolution`: I, C and N of the best network, `rook_score`,
+/// `generations`; `lif`: `test_accuracy`, `epochs`. `elapsed_ms`: the job's run time.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunResults {
+    pub mi_bits: Option<f64>,
+    pub correlation: Option<f64>,
+    pub n: Option<i64>,
+    pub networks: Option<i64>,
+    pub rook_score: Option<f64>,
+    pub generations: Option<i64>,
+    pub test_accuracy: Option<f64>,
+    pub epochs: Option<i64>,
+    pub elapsed_ms: Option<i64>,
+}
+
+impl From<&RunSummary> for RunResults {
+    fn from(s: &RunSummary) -> Self {
+        RunResults {
+            mi_bits: s.mi_bits,
+            correlation: s.correlation,
+            n: s.n,
+            networks: s.networks,
+            rook_score: s.rook_score,
+            generations: s.generations,
+            test_accuracy: s.test_accuracy,
+            epochs: s.epochs,
+            elapsed_ms: s.elapsed_ms,
+        }
+    }
 }
 
 impl From<JobView> for JobSummary {
@@ -143,6 +178,7 @@ impl From<JobView> for JobSummary {
             finished_at: v.finished_at,
             error: v.error,
             spec: None,
+            results: None,
         }
     }
 }
@@ -150,8 +186,13 @@ impl From<JobView> for JobSummary {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobList {
     pub jobs: Vec<JobSummary>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
+    /// Pass as `cursor` for the next page; `null` on the last page and in any order but the
+    /// default (`sort=created&order=desc`, no `offset`).
     pub next_cursor: Option<String>,
+    /// Pass as `offset` for the next page (any order); `null` on the last page.
+    pub next_offset: Option<i64>,
+    /// How many jobs match the filters and search in all.
+    pub total: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

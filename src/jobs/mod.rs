@@ -6,6 +6,7 @@ pub mod context;
 pub mod evolution;
 pub mod lif;
 pub mod mi;
+pub mod run_summary;
 pub mod validation;
 pub mod work;
 #[cfg(test)]

@@ -284,7 +284,16 @@ async fn finish(
         Ok(Ok(JobOutcome::Finished(result))) => {
             let progress = &final_progress(last_progress);
             let result = &result;
+            let summary = &crate::jobs::run_summary::extract(&job.kind, result);
             return retry_end(shared, flags, id, || async move {
+                // The run table's columns first, so a succeeded job is never listed without
+                // them (they count only once the job succeeded); a job left without them is
+                // filled in at the next start (`backfill_run_summaries`).
+                if let Some(summary) = summary
+                    && let Err(e) = store.put_run_summary(id, summary).await
+                {
+                    tracing::warn!(job = id, error = %e, "could not store the run summary");
+                }
                 let ok = store.complete_job(id, fence, result, progress).await?;
                 Ok(ok.then_some(Status::Succeeded))
             })

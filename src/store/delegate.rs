@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::model::*;
+use super::run_table::{RunRow, RunSummary, RunTableQuery};
 use super::{Backend, Store, StoreResult};
 
 /// Defines `Store` methods that forward to the backend's method of the same name and arguments.
@@ -130,6 +131,15 @@ delegate! {
     fn audit(&self, actor: &str, action: &str, target: Option<&str>, remote: Option<&str>) -> StoreResult<()>;
     /// The newest `limit` audit records.
     fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditRow>>;
+
+    // --- the run table ---
+    /// Records the key results of a job (replacing any earlier ones).
+    fn put_run_summary(&self, job_id: &str, s: &RunSummary) -> StoreResult<()>;
+    /// Succeeded jobs without key results, oldest first: `(id, kind, result)`, at most `limit`.
+    fn jobs_missing_summary(&self, limit: i64) -> StoreResult<Vec<(String, String, String)>>;
+    /// One page of the run table (`limit + 1` rows) and how many jobs match the filters. Rows
+    /// with no value in the sort column come last in either direction; ties go newest first.
+    fn list_run_table(&self, q: &RunTableQuery) -> StoreResult<(Vec<RunRow>, i64)>;
 
     // --- workers ---
     /// Registers (or re-registers) a runner process.

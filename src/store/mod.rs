@@ -8,11 +8,13 @@ mod delegate;
 mod lock;
 mod model;
 mod postgres;
+mod run_table;
 mod signals;
 mod sqlite;
 
 pub use lock::{DatabaseLock, LockError, lock_database, sqlite_path};
 pub use model::*;
+pub use run_table::{RunRow, RunSummary, RunTableQuery, SortKey};
 pub use signals::Signal;
 
 use std::sync::Arc;

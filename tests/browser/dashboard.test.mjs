@@ -180,20 +180,22 @@ test('the list shows jobs with live progress, filters and paging', async () => {
   await shot('list');
 
   await page.locator('#f-kind').selectOption('evolution');
-  await page.waitForFunction(() => !document.querySelector('tr[data-job] td:nth-child(2)') ||
-    [...document.querySelectorAll('tr[data-job] td:nth-child(2)')].every((td) => td.textContent === 'evolution'));
+  await page.waitForFunction(() => !document.querySelector('tr[data-job] td:nth-child(3)') ||
+    [...document.querySelectorAll('tr[data-job] td:nth-child(3)')].every((td) => td.textContent === 'evolution'));
+  // The evolution columns of the run table.
+  assert.ok(await page.locator('button[data-sort="rook_score"]').isVisible());
   assert.match(page.url(), /kind=evolution/);
   await page.locator('#f-kind').selectOption('');
   await page.locator('#f-limit').selectOption('10');
 
-  // Paging: with more jobs than a page, "Older" leads to the rest.
+  // Paging: with more jobs than a page, "Next" leads to the rest.
   for (let i = 0; i < 10; i += 1) {
     await api('/v1/jobs', { method: 'POST', body: JSON.stringify({ kind: 'mi', name: `filler ${i}`, spec: { network: { nrooks: { n: 3, q: 1 } }, method: 'exact' } }) });
   }
   await page.waitForFunction(() => document.querySelectorAll('tr[data-job]').length === 10, null, { timeout: 15000 });
-  await page.getByRole('button', { name: 'Older →' }).click();
+  await page.getByRole('button', { name: 'Next →' }).click();
   await page.waitForFunction((id) => document.querySelector(`tr[data-job="${id}"]`), quickJob);
-  await page.getByRole('button', { name: '← Newer' }).click();
+  await page.getByRole('button', { name: '← Previous' }).click();
   await page.waitForFunction(() => document.querySelector('tr[data-job] a')?.textContent === 'filler 9');
 });
 
@@ -215,6 +217,17 @@ test('the compare page overlays fitness curves of evolution jobs', async () => {
   assert.match(legend, /N = 8 evolution/);
   assert.match(page.url(), new RegExp(`ids=.*${short.id}`));
   await shot('compare');
+
+  // Its page shows C and the mean period of the best from the best's analysis (only I was an
+  // objective, so the objectives leave them null).
+  assert.equal(short.result.best.objectives.correlation_rms, null);
+  await openJob(short.id);
+  const figure = (label) => page.locator('#result .figures div', { has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('dd');
+  await figure('C of the best').waitFor();
+  const c = short.result.best.analysis.correlation_rms;
+  assert.equal(Number(await figure('C of the best').innerText()), Number(c.toPrecision(6)));
+  const period = short.result.best.analysis.attractors?.mean_period;
+  if (period != null) assert.notEqual(await figure('Mean period of the best').innerText(), '—');
 });
 
 test('a lif job shows its test accuracy and plots, and lif accuracy curves compare', async () => {
@@ -240,6 +253,32 @@ test('a lif job shows its test accuracy and plots, and lif accuracy curves compa
   await page.locator(`#c-${b.id}`).check();
   await page.waitForFunction(() => document.querySelectorAll('#chart svg polyline').length === 2);
   assert.match(await page.locator('#chart svg .legend').textContent(), /lif seed 2/);
+});
+
+test('a sampled mi job shows every estimate with its error, and its warnings', async () => {
+  const job = await api('/v1/jobs?wait=60', {
+    method: 'POST',
+    body: JSON.stringify({
+      kind: 'mi', name: 'sampled N = 24',
+      spec: { network: { ensemble: { type: 'gaussian', n: 24, std: 1.0 } }, method: 'sampled', sampling: { steps: 2000, burn_in: 100 }, attractors: true, seed: 4 },
+    }),
+  });
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const net = job.result.networks[0];
+  await openJob(job.id);
+  const section = page.locator('#result section[aria-label="Sampled estimates"]');
+  await section.waitFor();
+  const text = await section.innerText();
+  const estimates = Object.keys(net.sampled).filter((k) => k.endsWith('_bits') && !k.includes('stderr'));
+  assert.ok(estimates.length >= 2, JSON.stringify(net.sampled));
+  for (const key of estimates) {
+    assert.match(text, new RegExp(key.replace(/_bits$/, '').replaceAll('_', ' ')));
+  }
+  for (const w of [...(net.sampled.warnings || []), ...(net.warnings || [])]) assert.ok(text.includes(w), w);
+  if (net.attractors?.unresolved_starts) {
+    assert.match(await page.locator('#result .figures').first().innerText(), /starts unresolved/);
+  }
+  await shot('job-mi-sampled');
 });
 
 test('a stored token is sent with every request, event streams included', async () => {

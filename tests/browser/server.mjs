@@ -16,10 +16,14 @@ export function binaryPath() {
   return join(target, 'debug', 'fluxlab');
 }
 
-export async function startServer() {
+/**
+ * Starts a server. `dir`: the folder of the database to use (default: a new temporary one);
+ * `keepDir`: leave it in place on stop (to start another server on the same database).
+ */
+export async function startServer({ dir: given, keepDir = false } = {}) {
   const bin = binaryPath();
   if (!existsSync(bin)) throw new Error(`no fluxlab binary at ${bin}: run cargo build first (or set FLUXLAB_BIN)`);
-  const dir = mkdtempSync(join(tmpdir(), 'fluxlab-browser-'));
+  const dir = given || mkdtempSync(join(tmpdir(), 'fluxlab-browser-'));
   const child = spawn(bin, ['serve', '--bind', '127.0.0.1:0', '--database', `sqlite://${join(dir, 'test.db')}`, '--max-jobs', '2'], {
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'warn,fluxlab=info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,6 +48,7 @@ export async function startServer() {
   }
   return {
     base,
+    dir,
     db: `sqlite://${join(dir, 'test.db')}`,
     bin,
     log: () => log,
@@ -53,7 +58,7 @@ export async function startServer() {
       const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
       await exited;
       clearTimeout(killer);
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -340,7 +340,8 @@ fn evaluate_all(
         control,
     };
     let done = AtomicUsize::new(0);
-    let message = format!("generation {generation}: measuring {} genomes", jobs.len());
+    // The caller's progress names the generation already ("generation 3/20: …").
+    let message = format!("measuring {} genomes", jobs.len());
     let run = |batch: &Vec<usize>| {
         let batch_jobs: Vec<(&Genome, Neighbour)> = batch.iter().map(|&i| jobs[i]).collect();
         let result = evaluator.evaluate(&batch_jobs);

@@ -59,6 +59,18 @@ pub struct Checkpoint {
     pub partial_result: Value,
 }
 
+/// The control handed to the training engine: stops when the job should, and drops the
+/// engine's per-epoch progress (a fraction of the current epoch, which would make the bar jump
+/// back every epoch); `on_batch` reports the same batches as a fraction of the whole job.
+struct WholeJob<'a>(&'a dyn JobContext);
+
+impl Control for WholeJob<'_> {
+    fn should_stop(&self) -> bool {
+        self.0.should_stop()
+    }
+    fn progress(&self, _fraction_of_epoch: f64, _message: &str) {}
+}
+
 pub fn run(
     spec: &Value,
     _limits: &Limits,
@@ -94,7 +106,8 @@ pub fn run(
     let epochs = config.epochs as u64;
     let batches = data.train.len().div_ceil(config.batch_size) as u64;
     let total = epochs * batches;
-    let control: &dyn Control = ctx;
+    let control = WholeJob(ctx);
+    let control: &dyn Control = &control;
     while (state.epoch as u64) < epochs {
         let epoch = state.epoch as u64;
         let mut on_batch = |done: usize, _of: usize| {

@@ -7,6 +7,7 @@ mod checkpoints;
 mod datasets;
 mod jobs;
 mod metrics;
+mod run_table;
 mod users;
 mod workers;
 
