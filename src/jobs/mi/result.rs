@@ -60,9 +60,6 @@ pub struct NetworkResult {
     pub matrices_omitted: bool,
     /// The exact solver's convergence (exact method only).
     pub convergence: Option<ConvergenceReport>,
-    /// The Gaussian approximation I_G computed from the exact stationary moments (exact method
-    /// only): the value the sampled `mi_gaussian_bits` converges to. I_G is *not* I.
-    pub mi_gaussian_exact_bits: Option<f64>,
     /// Sampling details and the comparison estimators (sampled method only).
     pub sampled: Option<SampledReport>,
     /// Attractors of the deterministic limit x_i(t+1) = [z_i(x(t)) > 0]. Tie rule: a neuron

@@ -154,7 +154,6 @@ fn analyze_network(
         mean_activity: Vec::new(),
         matrices_omitted: !small,
         convergence: None,
-        mi_gaussian_exact_bits: None,
         sampled: None,
         attractors: None,
         warnings: Vec::new(),
