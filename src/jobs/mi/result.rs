@@ -60,6 +60,10 @@ pub struct NetworkResult {
     pub matrices_omitted: bool,
     /// The exact solver's convergence (exact method only).
     pub convergence: Option<ConvergenceReport>,
+    /// The Gaussian approximation I_G (bits) from the exact stationary moments (exact method
+    /// only): the limit the sampled `mi_gaussian_bits` converges to, reported beside the exact
+    /// I. I_G is *not* I. Null when the joint covariance is singular.
+    pub mi_gaussian_exact_bits: Option<f64>,
     /// Sampling details and the comparison estimators (sampled method only).
     pub sampled: Option<SampledReport>,
     /// Attractors of the deterministic limit x_i(t+1) = [z_i(x(t)) > 0]. Tie rule: a neuron
@@ -99,6 +103,7 @@ pub struct SampledReport {
     pub bias_correction_bits: Option<f64>,
     /// Transitions used by the model-based estimate (every `record_stride`-th sampled one).
     pub recorded_transitions: u64,
+    /// Every how many sampled transitions one was recorded (1 = all).
     pub record_stride: usize,
     /// Distinct states among the recorded transitions (the mixture's size).
     pub distinct_states: usize,
@@ -123,9 +128,14 @@ pub struct SampledReport {
     pub samples: u64,
     /// Distinct transitions (x(t), x(t+1)) among them.
     pub distinct_transitions: u64,
+    /// Independent runs (R), each from a uniformly random state.
     pub runs: usize,
+    /// Recorded transitions per run.
     pub steps: usize,
+    /// Discarded steps at the start of each run.
     pub burn_in: usize,
+    /// Plain sentences about anything that limits the sampled estimates (also in the
+    /// network's `warnings`).
     pub warnings: Vec<String>,
 }
 
@@ -150,4 +160,34 @@ pub struct AttractorReport {
 pub struct AttractorEntry {
     pub period: u64,
     pub basin: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    /// The OpenAPI document describes every field of a network's `mi` result, including the
+    /// units, the estimators, what `stderr_bits` means and the deterministic tie rule.
+    #[test]
+    fn every_mi_result_field_is_described() {
+        let doc = serde_json::to_value(crate::api::ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for name in ["NetworkResult", "SampledReport"] {
+            let props = schemas[name]["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{name} in the document"));
+            for (field, schema) in props {
+                assert!(
+                    schema.to_string().contains("\"description\""),
+                    "{name}.{field} has no description: {schema}"
+                );
+            }
+        }
+        let text = |name: &str, field: &str| schemas[name]["properties"][field].to_string();
+        assert!(text("NetworkResult", "mi_bits").contains("bits"));
+        assert!(text("NetworkResult", "attractors").contains("exactly 0 is off"));
+        assert!(text("SampledReport", "stderr_bits").contains("batch means"));
+        assert!(text("SampledReport", "mi_gaussian_bits").contains("not to I"));
+        assert!(text("SampledReport", "miller_madow_stderr_bits").contains("not an error bar"));
+    }
 }

@@ -154,6 +154,7 @@ fn analyze_network(
         mean_activity: Vec::new(),
         matrices_omitted: !small,
         convergence: None,
+        mi_gaussian_exact_bits: None,
         sampled: None,
         attractors: None,
         warnings: Vec::new(),
@@ -165,6 +166,7 @@ fn analyze_network(
         };
         let exact = analyze_exact(net, &options, control)?;
         result.method = "exact".into();
+        result.mi_gaussian_exact_bits = exact.gaussian_mi_bits;
         let conv = &exact.convergence;
         if conv.converged {
             result.mi_bits = Some(exact.mi_bits);

@@ -11,6 +11,7 @@
 mod chain;
 mod entropy;
 mod gaussian;
+pub use gaussian::gaussian_mi_exact;
 mod kernel;
 mod model_based;
 mod moments;

@@ -433,3 +433,24 @@ fn model_based_estimate_handles_independent_noise_and_one_run() {
     let (mi, se) = (r.model.mi_bits.unwrap(), r.model.stderr_bits.unwrap());
     assert!((mi - exact).abs() <= 4.0 * se, "{mi} ± {se} vs {exact}");
 }
+
+#[test]
+fn sampled_gaussian_estimate_converges_to_the_exact_gaussian_approximation_not_to_i() {
+    let net = gaussian(8, 1.0, false, 21);
+    let exact = crate::engine::flux::exact::analyze_exact(
+        &net,
+        &crate::engine::flux::exact::ExactOptions::default(),
+        &Unattended,
+    )
+    .unwrap();
+    let ig_exact = exact.gaussian_mi_bits.unwrap();
+    let r = analyze_sampled(&net, &options(100_000, 4), 5, 0, &Unattended).unwrap();
+    let ig = r.mi_gaussian_bits.unwrap();
+    assert!((ig - ig_exact).abs() < 0.03, "{ig} vs exact I_G {ig_exact}");
+    // For strong coupling I_G and I differ by far more than that.
+    assert!(
+        (ig_exact - exact.mi_bits).abs() > 0.1,
+        "{ig_exact} vs I {}",
+        exact.mi_bits
+    );
+}
