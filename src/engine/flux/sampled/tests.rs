@@ -447,9 +447,10 @@ fn sampled_gaussian_estimate_converges_to_the_exact_gaussian_approximation_not_t
     let r = analyze_sampled(&net, &options(100_000, 4), 5, 0, &Unattended).unwrap();
     let ig = r.mi_gaussian_bits.unwrap();
     assert!((ig - ig_exact).abs() < 0.03, "{ig} vs exact I_G {ig_exact}");
-    // For strong coupling I_G and I differ by far more than that.
+    // For this strongly coupled network I_G and I differ by more than that (0.065 bits; 0.2
+    // bits on average at N = 8, docs/estimators.md).
     assert!(
-        (ig_exact - exact.mi_bits).abs() > 0.1,
+        (ig_exact - exact.mi_bits).abs() > 0.05,
         "{ig_exact} vs I {}",
         exact.mi_bits
     );
