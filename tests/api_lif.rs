@@ -233,6 +233,47 @@ async fn mnist_slice_trains_and_serves_result_model_and_predictions() {
     assert!(correct >= 8, "{correct} of 16 test digits right");
     let (_, again) = s.post(&path, json!({"inputs": inputs})).await;
     assert_eq!(first, again, "predictions are deterministic");
+    // A prediction depends on the input alone: shifting the batch by one (and repeating an
+    // input) changes no class and no probability of any input.
+    let mut shifted: Vec<Vec<f64>> = inputs[1..].to_vec();
+    shifted.push(inputs[0].clone());
+    shifted.push(inputs[3].clone());
+    let (status, moved) = s.post(&path, json!({"inputs": shifted})).await;
+    assert_eq!(status, 200, "{moved}");
+    let moved = moved["predictions"].as_array().unwrap();
+    for k in 0..15 {
+        assert_eq!(moved[k], predictions[k + 1], "input {} moved to {k}", k + 1);
+    }
+    assert_eq!(moved[15], predictions[0]);
+    assert_eq!(moved[16], predictions[3]);
+    // samples: K averages K Poisson encodings: still a distribution, and repeatable.
+    let (status, averaged) = s
+        .post(&path, json!({"inputs": inputs[..4].to_vec(), "samples": 8}))
+        .await;
+    assert_eq!(status, 200, "{averaged}");
+    for p in averaged["predictions"].as_array().unwrap() {
+        let sum: f64 = p["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-6);
+    }
+    let (_, averaged_again) = s
+        .post(&path, json!({"inputs": inputs[..4].to_vec(), "samples": 8}))
+        .await;
+    assert_eq!(averaged, averaged_again);
+    for bad_samples in [json!(0), json!(101), json!(-3)] {
+        let (status, body) = s
+            .post(
+                &path,
+                json!({"inputs": inputs[..1].to_vec(), "samples": bad_samples}),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains("samples"), "{body}");
+    }
 
     // Bad predictions.
     let bad = |inputs: Value| json!({"inputs": inputs});

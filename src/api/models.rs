@@ -74,11 +74,21 @@ async fn loaded_model(state: &AppState, id: &str, spec: &str) -> ApiResult<Arc<L
 pub struct PredictRequest {
     #[schema(schema_with = super::openapi::predict_inputs)]
     pub inputs: Vec<Vec<f64>>,
+    /// Encodings averaged per input (1–100, default 1; inputs × samples ≤ 10,000). Poisson
+    /// coding is random: encoding k of an input draws from a stream named by the model's seed,
+    /// the input's values and k, so a prediction depends on the input alone (not on its
+    /// position in the request), and `samples: K` averages the class probabilities of K
+    /// encodings. Deterministic codings give the same answer for any K.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
+    pub samples: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PredictionView {
+    /// The class with the highest (averaged) probability.
     pub class: usize,
+    /// Softmax of the read-out scores, averaged over the `samples` encodings.
     pub probabilities: Vec<f64>,
 }
 
@@ -125,8 +135,10 @@ pub async fn predict(
             &row.status,
         ));
     }
+    let samples = request.samples.unwrap_or(1);
+    let samples = usize::try_from(samples).unwrap_or(0).min(usize::MAX / 2);
     let model = loaded_model(&state, &id, &row.spec).await?;
-    let outcome = tokio::task::spawn_blocking(move || model.predict(&request.inputs))
+    let outcome = tokio::task::spawn_blocking(move || model.predict(&request.inputs, samples))
         .await
         .map_err(ApiError::internal)?;
     match outcome {

@@ -26,7 +26,9 @@ fn sampled_agrees_with_exact_on_n6_within_standard_errors() {
             correlation: CorrelationOptions::default(),
         };
         let sampled = analyze_sampled(&net, &options, seed, 0, &Unattended).unwrap();
-        let se = sampled.stderr_bits.expect("8 runs give a standard error");
+        let se = sampled
+            .miller_madow_stderr_bits
+            .expect("8 runs give a standard error");
         let diff = (sampled.mi_miller_madow_bits - exact.mi_bits).abs();
         assert!(
             diff <= 4.0 * se + 2e-3,

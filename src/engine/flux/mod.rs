@@ -6,6 +6,7 @@ pub mod attractors;
 pub mod correlation;
 pub mod ensemble;
 pub mod exact;
+pub mod exact_sum;
 pub mod gauss_hermite;
 pub mod network;
 pub mod sampled;

@@ -2,6 +2,7 @@
 
 use ndarray::Array2;
 
+use super::exact_sum::ExactSum;
 use super::gauss_hermite::GaussHermite;
 
 /// How a binary state enters the net input.
@@ -171,9 +172,24 @@ impl Network {
         table
     }
 
-    /// Deterministic (zero-temperature) successor of a state index: x_i = 1 iff z_i > 0.
+    /// z_i = b_i + Σ_j W_ij·y_j summed exactly and rounded once, so its sign is exact: the
+    /// deterministic limit's tie rule (z_i = 0 → off) is decided on this value.
+    pub fn exact_net_input(&self, i: usize, on: impl Fn(usize) -> bool) -> f64 {
+        let row = self.weights.row(i);
+        let mut sum = ExactSum::new();
+        sum.add(self.bias[i]);
+        for (j, &w) in row.iter().enumerate() {
+            sum.add(w * self.input_value(on(j)));
+        }
+        sum.value()
+    }
+
+    /// Deterministic (zero-temperature) successor of a state index: x_i = 1 iff z_i > 0, with
+    /// z_i summed exactly ([`Network::exact_net_input`]); `z` receives those net inputs.
     pub fn deterministic_next_index(&self, state: u64, z: &mut [f64]) -> u64 {
-        self.net_input_of_index(state, z);
+        for (i, zi) in z.iter_mut().enumerate().take(self.n()) {
+            *zi = self.exact_net_input(i, |j| state >> j & 1 == 1);
+        }
         z.iter().enumerate().fold(
             0u64,
             |acc, (i, &zi)| if zi > 0.0 { acc | 1 << i } else { acc },
@@ -229,5 +245,25 @@ mod tests {
         net.net_input_of_index(0b00, &mut z);
         assert_eq!(z, [-2.0, 0.0]);
         assert_eq!(net.deterministic_next_index(0b10, &mut z), 0b01);
+    }
+
+    #[test]
+    fn cancelling_net_input_is_not_a_tie() {
+        // Row [1e6, 1e-11, −1e6] with every neuron on: z_0 = 1e-11 > 0, so neuron 0 fires;
+        // a naive left-to-right sum gives exactly 0 and would switch it off.
+        let mut w = Array2::zeros((3, 3));
+        w[[0, 0]] = 1e6;
+        w[[0, 1]] = 1e-11;
+        w[[0, 2]] = -1e6;
+        let net = Network::new(w);
+        assert_eq!(net.exact_net_input(0, |_| true), 1e-11);
+        let mut z = [0.0; 3];
+        assert_eq!(net.deterministic_next_index(0b111, &mut z) & 1, 1);
+        // A genuine tie (exact zero) stays off.
+        let mut w = Array2::zeros((2, 2));
+        w[[0, 0]] = 0.5;
+        w[[0, 1]] = -0.5;
+        let net = Network::new(w);
+        assert_eq!(net.deterministic_next_index(0b11, &mut [0.0; 2]) & 1, 0);
     }
 }

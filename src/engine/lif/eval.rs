@@ -239,13 +239,17 @@ pub struct Prediction {
     pub probabilities: Vec<f64>,
 }
 
-/// Classifies each input (values in [0, 1]); input i's Poisson draws come from
-/// stream(seed, [DOMAIN_LIF, PREDICT, i]), so the same request gives the same answer.
+/// Classifies each input (values in [0, 1]), averaging the softmax over `samples` encodings
+/// (≥ 1; only Poisson coding makes them differ). Encoding k of input x draws from
+/// stream(seed, [DOMAIN_LIF, PREDICT, input_key(x), k]): a prediction is a function of the model
+/// and the input alone, whatever else is in the request and wherever x stands in it.
 pub fn predict(
     config: &LifConfig,
     model: &Model,
     inputs: &[Vec<f64>],
+    samples: usize,
 ) -> Result<Vec<Prediction>, InputError> {
+    let samples = samples.max(1);
     let xs: Vec<Vec<f32>> = inputs
         .iter()
         .enumerate()
@@ -253,20 +257,49 @@ pub fn predict(
         .collect::<Result<_, _>>()?;
     Ok(xs
         .par_iter()
-        .enumerate()
         .map_init(
             || Trace::new(config.layers.len()),
-            |trace, (i, x)| {
-                let path = [DOMAIN_LIF, STREAM_PREDICT, i as u64];
-                encode(&config.encoding, x, config.seed, &path, &mut trace.input);
-                network::forward(config, model, trace);
+            |trace, x| {
+                let key = input_key(x);
+                let mut probabilities = vec![0.0; model.classes];
+                for k in 0..samples as u64 {
+                    let path = [DOMAIN_LIF, STREAM_PREDICT, key, k];
+                    encode(&config.encoding, x, config.seed, &path, &mut trace.input);
+                    network::forward(config, model, trace);
+                    for (p, q) in probabilities.iter_mut().zip(softmax(&trace.scores)) {
+                        *p += q / samples as f64;
+                    }
+                }
                 Prediction {
-                    class: argmax(&trace.scores),
-                    probabilities: softmax(&trace.scores),
+                    class: argmax_f64(&probabilities),
+                    probabilities,
                 }
             },
         )
         .collect())
+}
+
+/// A 64-bit key of an input's values (the f32 bytes it is encoded from): the Poisson stream of a
+/// prediction is named by the model's seed and this key, so a prediction depends on the input
+/// alone, never on its position in a request.
+pub fn input_key(x: &[f32]) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for v in x {
+        h.update(v.to_le_bytes());
+    }
+    let d = h.finalize();
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// Index of the largest value (the first on ties).
+fn argmax_f64(v: &[f64]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv { (i, x) } else { (bi, bv) }
+        })
+        .0
 }
 
 /// Who spiked when, for plots: per step the indices of spiking units.
@@ -281,7 +314,7 @@ pub struct Raster {
     pub class: usize,
 }
 
-/// Runs one input (as [`predict`] does for index 0) and records every spike.
+/// Runs one input (as [`predict`] does with its first encoding) and records every spike.
 pub fn spike_raster(
     config: &LifConfig,
     model: &Model,
@@ -293,7 +326,7 @@ pub fn spike_raster(
         &config.encoding,
         &x,
         config.seed,
-        &[DOMAIN_LIF, STREAM_PREDICT, 0],
+        &[DOMAIN_LIF, STREAM_PREDICT, input_key(&x), 0],
         &mut trace.input,
     );
     network::forward(config, model, &mut trace);

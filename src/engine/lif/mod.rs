@@ -32,6 +32,8 @@ mod tests;
 mod tests_idx_limits;
 #[cfg(test)]
 mod tests_learning;
+#[cfg(test)]
+mod tests_model_layout;
 
 pub use config::{
     Activation, Coding, Decode, DenseSpec, Encoding, FieldError, LayerSpec, LifConfig, LifSpec,

@@ -10,6 +10,10 @@ use super::{Checkpoint, spec::LifJobSpec};
 
 /// Most inputs in one predict request.
 pub const MAX_PREDICT_INPUTS: usize = 1000;
+/// Most encodings averaged per input (`samples`).
+pub const MAX_PREDICT_SAMPLES: usize = 100;
+/// Most forward passes (inputs × samples) in one request.
+pub const MAX_PREDICT_PASSES: usize = 10_000;
 
 /// Why a model cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +33,11 @@ fn parse(spec: &Value, checkpoint: &Value) -> Result<(LifJobSpec, Checkpoint), M
 }
 
 /// `model.json`: the spec, the engine configuration, what inputs look like, and every trained
-/// number (weights row = target unit, biases, leaks) of the hidden layers and the read-out.
+/// number of the hidden layers and the read-out. Each layer (`model.layers[l]`, then
+/// `model.readout`) has `inputs`, `units`, flat `weights` stored input-major —
+/// `weights[i * units + j]` connects input i to unit j, i.e. a row-major `inputs × units`
+/// matrix, so pre-activations are `x @ W + bias` — `bias` (one per unit) and `leak` (one per
+/// unit for LIF layers, none for dense layers, one shared value for the read-out).
 pub fn document(spec: &Value, checkpoint: &Value) -> Result<Value, ModelError> {
     let (parsed, c) = parse(spec, checkpoint)?;
     let config = parsed.config();
@@ -62,10 +70,15 @@ impl LoadedModel {
         })
     }
 
-    /// Classifies `inputs` (each the values of one sample in [0, 1]).
-    pub fn predict(&self, inputs: &[Vec<f64>]) -> Result<Vec<Prediction>, ModelError> {
-        check_count(inputs)?;
-        predict(&self.config, &self.model, inputs).map_err(|e| {
+    /// Classifies `inputs` (each the values of one sample in [0, 1]), averaging the class
+    /// probabilities over `samples` encodings of each.
+    pub fn predict(
+        &self,
+        inputs: &[Vec<f64>],
+        samples: usize,
+    ) -> Result<Vec<Prediction>, ModelError> {
+        check_count(inputs, samples)?;
+        predict(&self.config, &self.model, inputs, samples).map_err(|e| {
             let field = match &e {
                 InputError::Length { index, .. } => format!("inputs[{index}]"),
                 InputError::Range {
@@ -77,13 +90,28 @@ impl LoadedModel {
     }
 }
 
-fn check_count(inputs: &[Vec<f64>]) -> Result<(), ModelError> {
+fn check_count(inputs: &[Vec<f64>], samples: usize) -> Result<(), ModelError> {
     if inputs.is_empty() || inputs.len() > MAX_PREDICT_INPUTS {
         return Err(ModelError::Input(vec![FieldError::new(
             "inputs",
             format!(
                 "give between 1 and {MAX_PREDICT_INPUTS} inputs, got {}",
                 inputs.len()
+            ),
+        )]));
+    }
+    if !(1..=MAX_PREDICT_SAMPLES).contains(&samples) {
+        return Err(ModelError::Input(vec![FieldError::new(
+            "samples",
+            format!("samples must be between 1 and {MAX_PREDICT_SAMPLES}, got {samples}"),
+        )]));
+    }
+    if inputs.len().saturating_mul(samples) > MAX_PREDICT_PASSES {
+        return Err(ModelError::Input(vec![FieldError::new(
+            "samples",
+            format!(
+                "inputs × samples = {} exceeds the limit of {MAX_PREDICT_PASSES} forward passes",
+                inputs.len().saturating_mul(samples)
             ),
         )]));
     }

@@ -154,6 +154,7 @@ fn analyze_network(
         mean_activity: Vec::new(),
         matrices_omitted: !small,
         convergence: None,
+        mi_gaussian_exact_bits: None,
         sampled: None,
         attractors: None,
         warnings: Vec::new(),
@@ -165,6 +166,7 @@ fn analyze_network(
         };
         let exact = analyze_exact(net, &options, control)?;
         result.method = "exact".into();
+        result.mi_gaussian_exact_bits = exact.gaussian_mi_bits;
         let conv = &exact.convergence;
         if conv.converged {
             result.mi_bits = Some(exact.mi_bits);
@@ -194,16 +196,26 @@ fn analyze_network(
         };
         let sampled = analyze_sampled(net, &options, seed, planned.index as u64, control)?;
         result.method = "sampled".into();
-        if sampled.warnings.is_empty() {
-            result.mi_bits = Some(sampled.mi_miller_madow_bits);
-        } else {
-            result.warnings.extend(sampled.warnings.iter().cloned());
-        }
+        let model = &sampled.model;
+        result.mi_bits = model.mi_bits;
+        result.state_entropy_bits = model.state_entropy_bits;
+        result.conditional_entropy_bits = model
+            .conditional_entropy_bits
+            .is_finite()
+            .then_some(model.conditional_entropy_bits);
+        result.warnings.extend(sampled.warnings.iter().cloned());
         result.sampled = Some(SampledReport {
+            estimator: "model_mixture".into(),
+            stderr_bits: model.stderr_bits,
+            bias_correction_bits: model.bias_correction_bits,
+            recorded_transitions: model.records,
+            record_stride: model.stride,
+            distinct_states: model.distinct_states,
+            batches: model.batches,
             mi_plugin_bits: sampled.mi_plugin_bits,
             mi_miller_madow_bits: sampled.mi_miller_madow_bits,
+            miller_madow_stderr_bits: sampled.miller_madow_stderr_bits,
             mi_gaussian_bits: sampled.mi_gaussian_bits,
-            stderr_bits: sampled.stderr_bits,
             correlation_stderr: sampled.correlation_stderr,
             samples: sampled.samples,
             distinct_transitions: sampled.distinct_transitions,

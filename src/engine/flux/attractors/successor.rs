@@ -6,8 +6,9 @@
 //! partial sum is a net input of some state, so its magnitude is at most
 //! S_i = |b_i| + Σ_j |W_ij|·max|y|, and after k column additions the incremental value is
 //! within k·ε·2·S_i of the direct one. Whenever |z_i| ≤ 10⁻⁹·S_i the neuron is therefore
-//! re-evaluated in the direct order of [`Network::net_input`]; z is rebuilt before k can
-//! exceed 2¹⁸, which keeps the rounding error (≈ 10⁻¹⁰·S_i) inside that margin.
+//! re-evaluated by the exact sum of [`Network::exact_net_input`] (so the tie rule z = 0 → off
+//! sees the true sign); z is rebuilt before k can exceed 2¹⁸, which keeps the rounding error
+//! (≈ 10⁻¹⁰·S_i) inside that margin.
 
 use crate::engine::flux::network::Network;
 
@@ -92,13 +93,8 @@ impl<'a> Successor<'a> {
         }
     }
 
-    /// b_i + Σ_j W_ij·y_j summed exactly as [`Network::net_input`] does.
+    /// b_i + Σ_j W_ij·y_j summed exactly ([`Network::exact_net_input`]), so its sign is exact.
     fn direct_net_input(&self, i: usize, on: impl Fn(usize) -> bool) -> f64 {
-        let row = self.net.weights.row(i);
-        let mut acc = self.net.bias[i];
-        for j in 0..self.n {
-            acc += row[j] * self.net.input_value(on(j));
-        }
-        acc
+        self.net.exact_net_input(i, on)
     }
 }

@@ -137,8 +137,8 @@ fn exhaustive_matches_brute_force_including_ties() {
     ties.weights
         .mapv_inplace(|w| (w * 1.5).round().clamp(-1.0, 1.0));
     nets.push(ties);
-    // Multiples of 0.1: sums that are 0 in exact arithmetic come out as ±1e-17 or so, and
-    // only the direct summation order decides them the way `net_input` does.
+    // Multiples of 0.1: sums of decimals that "should" cancel come out as ±1e-17 or 0 depending
+    // on the order of a float sum; both sides decide them by the exact sum of the f64 values.
     let mut decimals = gaussian(10, 5);
     decimals.weights.mapv_inplace(|w| (w * 3.0).round() / 10.0);
     nets.push(decimals);

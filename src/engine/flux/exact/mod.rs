@@ -93,6 +93,9 @@ pub struct ExactResult {
     pub conditional_entropy_bits: f64,
     /// C and the correlation matrix from π.
     pub correlation: CorrelationStats,
+    /// The Gaussian approximation I_G from the exact stationary moments (what the sampled
+    /// Gaussian estimate converges to; not I). `None` when the joint covariance is singular.
+    pub gaussian_mi_bits: Option<f64>,
 }
 
 /// Exact π, I and C of `net` (N ≤ [`EXACT_MAX_N`], with shared noise N ≤
@@ -159,7 +162,9 @@ fn analyze(
     let state_entropy_bits = entropy_bits(&pi);
     let conditional_entropy_bits = conditional_entropy_bits(&kernel, &pi);
     let correlation = correlation_from_pi(kernel.marginal(), &pi, options.correlation);
+    let gaussian_mi_bits = gaussian_from_pi(kernel.marginal(), &pi);
     Ok(ExactResult {
+        gaussian_mi_bits,
         mi_bits: (state_entropy_bits - conditional_entropy_bits).max(0.0),
         pi,
         convergence,
@@ -311,6 +316,26 @@ fn correlation_from_pi(
     }
     let mean_b = if options.lag == 0 { &mean } else { &next_mean };
     correlation::from_moments(&mean, mean_b, &cross, options)
+}
+
+/// Exact I_G: same-time moments E x_i x_j and lag-1 moments E x_i(t)·p_j(x(t)) under π (the
+/// chain is stationary, so x(t+1) has the same same-time moments as x(t)).
+fn gaussian_from_pi(probabilities: &[f64], pi: &[f64]) -> Option<f64> {
+    let n = pi.len().trailing_zeros() as usize;
+    let mut mean = vec![0.0; n];
+    let mut second = vec![0.0; n * n];
+    let mut cross = vec![0.0; n * n];
+    for (s, &weight) in pi.iter().enumerate() {
+        let p = &probabilities[s * n..(s + 1) * n];
+        for i in (0..n).filter(|&i| s >> i & 1 == 1) {
+            mean[i] += weight;
+            for j in 0..n {
+                second[i * n + j] += weight * (s >> j & 1) as f64;
+                cross[i * n + j] += weight * p[j];
+            }
+        }
+    }
+    crate::engine::flux::sampled::gaussian_mi_exact(n, &mean, &second, &cross)
 }
 
 fn stop_point(control: &dyn Control) -> Result<(), Stopped> {

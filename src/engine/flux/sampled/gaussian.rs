@@ -69,6 +69,34 @@ pub(super) fn gaussian_mi(m: &Moments, warnings: &mut Vec<String>) -> Option<f64
     Some(bits)
 }
 
+/// I_G in bits of a stationary chain from exact moments (the limit the sampled estimate
+/// converges to): `mean[i]` = E x_i, `second[i*n+j]` = E x_i x_j (same time) and
+/// `cross[i*n+j]` = E x_i(t) x_j(t+1). Neurons with variance 0 are left out; `None` when the
+/// joint covariance is singular or no neuron varies.
+pub fn gaussian_mi_exact(n: usize, mean: &[f64], second: &[f64], cross: &[f64]) -> Option<f64> {
+    let kept: Vec<usize> = (0..n)
+        .filter(|&i| second[i * n + i] - mean[i] * mean[i] > 1e-12)
+        .collect();
+    let k = kept.len();
+    if k == 0 {
+        return None;
+    }
+    let joint = Mat::from_fn(2 * k, 2 * k, |r, c| {
+        let (a, b) = (kept[r % k], kept[c % k]);
+        match (r < k, c < k) {
+            (true, true) | (false, false) => second[a * n + b] - mean[a] * mean[b],
+            (true, false) => cross[a * n + b] - mean[a] * mean[b],
+            (false, true) => cross[b * n + a] - mean[a] * mean[b],
+        }
+    });
+    let next_block = joint.submatrix(k, k, k, k).to_owned();
+    let joint_pivots = log_pivots(joint)?;
+    let next_pivots = log_pivots(next_block)?;
+    let log_det_next: f64 = next_pivots.iter().sum();
+    let log_det_conditional: f64 = joint_pivots[k..].iter().sum();
+    Some(0.5 * (log_det_next - log_det_conditional) / LN_2)
+}
+
 /// The 2k × 2k covariance [[Σ_t, Σ_{t,t+1}], [Σ_{t,t+1}ᵀ, Σ_{t+1}]] over the kept neurons
 /// (maximum-likelihood normalisation 1/T; the ratio of determinants does not depend on it).
 fn joint_covariance(m: &Moments, kept: &[usize], mean_now: &[f64], mean_next: &[f64]) -> Mat<f64> {

@@ -11,7 +11,9 @@
 mod chain;
 mod entropy;
 mod gaussian;
+pub use gaussian::gaussian_mi_exact;
 mod kernel;
+mod model_based;
 mod moments;
 #[cfg(test)]
 mod tests;
@@ -22,12 +24,14 @@ use rayon::prelude::*;
 
 use crate::engine::control::{Control, Stopped};
 use crate::engine::flux::correlation::{CorrelationOptions, CorrelationStats, from_moments};
-use crate::engine::flux::network::Network;
+use crate::engine::flux::network::{Network, Noise};
 use crate::engine::flux::stats::mean_and_stderr;
 use crate::engine::rng::{DOMAIN_SAMPLING, stream};
 
 use chain::{Chain, Prepared};
 use entropy::{MiEstimate, fingerprint};
+pub use model_based::ModelEstimate;
+use model_based::Records;
 use moments::{Accumulator, Block, Moments};
 
 /// Largest network the sampler accepts. Memory grows as N² (about 32·N² bytes per run in
@@ -122,15 +126,18 @@ impl SamplingOptions {
 /// Everything estimated from the simulation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampledResult {
+    /// The model-based estimate of I (the primary one) with its batch-means standard error.
+    pub model: ModelEstimate,
     /// Plug-in estimate H(X) + H(Y) − H(XY) from pooled transition counts (biased upwards).
     pub mi_plugin_bits: f64,
     /// The plug-in estimate with the Miller–Madow correction (m − 1)/(2n ln 2) per entropy.
     pub mi_miller_madow_bits: f64,
-    /// The Gaussian estimate I_G, `None` when the joint covariance is singular.
+    /// The Gaussian approximation I_G (not I), `None` when the joint covariance is singular.
     pub mi_gaussian_bits: Option<f64>,
     /// Standard error across runs of the per-run Miller–Madow estimate (`None` for R = 1).
-    /// Per-run estimates have more bias than the pooled one, so this measures only spread.
-    pub stderr_bits: Option<f64>,
+    /// Per-run estimates have more bias than the pooled one, so this measures only spread,
+    /// not the (often much larger) bias.
+    pub miller_madow_stderr_bits: Option<f64>,
     /// C and the correlation matrix from the pooled moments.
     pub correlation: CorrelationStats,
     /// Standard error across runs of the per-run C (`None` for R = 1).
@@ -174,7 +181,7 @@ pub fn analyze_sampled(
     };
     let pool = context.all_runs()?;
     control.progress(1.0, "estimating from the pooled samples");
-    Ok(combine(n, options, pool))
+    Ok(combine(net, options, pool))
 }
 
 /// What one run contributes.
@@ -183,6 +190,8 @@ struct RunOutput {
     trajectory: Vec<u64>,
     correlation_rms: f64,
     mi: MiEstimate,
+    /// Recorded (x, y) bitset pairs, for N > 64 only (smaller states are their fingerprints).
+    records: Vec<u64>,
 }
 
 /// Read-only data shared by the runs, and the progress counter.
@@ -243,7 +252,8 @@ impl RunContext<'_> {
             left -= k;
             self.advance(k)?;
         }
-        let (moments, trajectory) = self.record(&mut chain, block)?;
+        let mut recorder = Recorder::new(self.prep.n, self.options);
+        let (moments, trajectory) = self.record(&mut chain, block, &mut recorder)?;
         let correlation_rms = correlation_of(&moments, self.options.correlation).rms;
         let mi = entropy::estimate(&[&trajectory], self.prep.n);
         Ok(RunOutput {
@@ -251,11 +261,17 @@ impl RunContext<'_> {
             trajectory,
             correlation_rms,
             mi,
+            records: recorder.data,
         })
     }
 
     /// Records `steps` transitions: moments by blocks and one fingerprint per state.
-    fn record(&self, chain: &mut Chain, block: usize) -> Result<(Moments, Vec<u64>), Stopped> {
+    fn record(
+        &self,
+        chain: &mut Chain,
+        block: usize,
+        recorder: &mut Recorder,
+    ) -> Result<(Moments, Vec<u64>), Stopped> {
         let n = self.prep.n;
         let first = chain.state().to_vec();
         let mut trajectory = Vec::with_capacity(self.options.steps + 1);
@@ -267,7 +283,7 @@ impl RunContext<'_> {
         current.restart(&row);
         let mut left = self.options.steps;
         let k = left.min(block);
-        fill(chain, &mut current, k, &mut trajectory);
+        fill(chain, &mut current, k, &mut trajectory, recorder);
         left -= k;
         self.advance(k)?;
         while left > 0 {
@@ -275,7 +291,7 @@ impl RunContext<'_> {
             let k = left.min(block);
             rayon::join(
                 || accumulator.add_block(&current),
-                || fill(chain, &mut spare, k, &mut trajectory),
+                || fill(chain, &mut spare, k, &mut trajectory, recorder),
             );
             left -= k;
             std::mem::swap(&mut current, &mut spare);
@@ -290,11 +306,105 @@ impl RunContext<'_> {
 }
 
 /// Simulates `steps` transitions into `block` and the trajectory of fingerprints.
-fn fill(chain: &mut Chain, block: &mut Block, steps: usize, trajectory: &mut Vec<u64>) {
+fn fill(
+    chain: &mut Chain,
+    block: &mut Block,
+    steps: usize,
+    trajectory: &mut Vec<u64>,
+    recorder: &mut Recorder,
+) {
     for _ in 0..steps {
+        let take = recorder.takes();
+        if take {
+            recorder.data.extend_from_slice(chain.bits());
+        }
         chain.step();
+        if take {
+            recorder.data.extend_from_slice(chain.bits());
+        }
         chain.write_row(block.push_row());
         trajectory.push(fingerprint(chain.bits()));
+    }
+}
+
+/// Keeps every `stride`-th transition as a bitset pair for the model-based estimate when
+/// states are too large to be their own fingerprints (N > 64); the stride keeps the recorded
+/// transitions of all runs near [`model_based::max_distinct`].
+struct Recorder {
+    enabled: bool,
+    stride: usize,
+    counter: usize,
+    data: Vec<u64>,
+}
+
+impl Recorder {
+    fn new(n: usize, options: &SamplingOptions) -> Self {
+        Recorder {
+            enabled: n > 64,
+            stride: big_state_stride(n, options),
+            counter: 0,
+            data: Vec::new(),
+        }
+    }
+
+    fn takes(&mut self) -> bool {
+        let take = self.enabled && self.counter.is_multiple_of(self.stride);
+        self.counter += 1;
+        take
+    }
+}
+
+/// The recording stride for N > 64: total transitions over the mixture's state budget.
+fn big_state_stride(n: usize, options: &SamplingOptions) -> usize {
+    (options.steps * options.runs)
+        .div_ceil(model_based::max_distinct(n))
+        .max(1)
+}
+
+/// Records for the model-based estimate. For N ≤ 64 fingerprints are the states, so every
+/// transition can be used unless the distinct states exceed the mixture's budget: then every
+/// 2nd, 4th, … transition is kept.
+fn records_of(
+    n: usize,
+    options: &SamplingOptions,
+    trajectories: &[Vec<u64>],
+    big: Vec<Vec<u64>>,
+) -> Records {
+    if n > 64 {
+        return Records {
+            words: n.div_ceil(64),
+            runs: big,
+            stride: big_state_stride(n, options),
+        };
+    }
+    let budget = model_based::max_distinct(n);
+    let mut stride = 1;
+    loop {
+        let mut seen = std::collections::HashSet::new();
+        for t in trajectories {
+            for k in (0..t.len().saturating_sub(1)).step_by(stride) {
+                seen.insert(t[k]);
+                seen.insert(t[k + 1]);
+            }
+        }
+        if seen.len() <= budget || stride >= options.steps {
+            break;
+        }
+        stride *= 2;
+    }
+    let runs = trajectories
+        .iter()
+        .map(|t| {
+            (0..t.len().saturating_sub(1))
+                .step_by(stride)
+                .flat_map(|k| [t[k], t[k + 1]])
+                .collect()
+        })
+        .collect();
+    Records {
+        words: 1,
+        runs,
+        stride,
     }
 }
 
@@ -317,6 +427,7 @@ struct Pool {
     per_run_c: Vec<f64>,
     per_run_mi: Vec<f64>,
     trajectories: Vec<Vec<u64>>,
+    records: Vec<Vec<u64>>,
 }
 
 impl Pool {
@@ -326,6 +437,7 @@ impl Pool {
             per_run_c: Vec::with_capacity(runs),
             per_run_mi: Vec::with_capacity(runs),
             trajectories: Vec::with_capacity(runs),
+            records: Vec::with_capacity(runs),
         }
     }
 
@@ -335,29 +447,36 @@ impl Pool {
         self.per_run_c.push(run.correlation_rms);
         self.per_run_mi.push(run.mi.miller_madow_bits);
         self.trajectories.push(run.trajectory);
+        self.records.push(run.records);
     }
 }
 
 /// Derives every estimate and warning from the pooled runs.
-fn combine(n: usize, options: &SamplingOptions, pool: Pool) -> SampledResult {
+fn combine(net: &Network, options: &SamplingOptions, pool: Pool) -> SampledResult {
+    let n = net.n();
     let Pool {
         moments,
         per_run_c,
         per_run_mi,
         trajectories,
+        records,
     } = pool;
     let views: Vec<&[u64]> = trajectories.iter().map(Vec::as_slice).collect();
     let mi = entropy::estimate(&views, n);
     drop(views);
+    let records = records_of(n, options, &trajectories, records);
     drop(trajectories);
-    let mut warnings = Vec::new();
+    let model = model_estimate(net, &records, moments.samples);
+    drop(records);
+    let mut warnings = model.warnings.clone();
     warn_if_undersampled(&mi, moments.samples, &mut warnings);
     let mi_gaussian_bits = gaussian::gaussian_mi(&moments, &mut warnings);
     SampledResult {
+        model,
         mi_plugin_bits: mi.plugin_bits,
         mi_miller_madow_bits: mi.miller_madow_bits,
         mi_gaussian_bits,
-        stderr_bits: mean_and_stderr(&per_run_mi).1,
+        miller_madow_stderr_bits: mean_and_stderr(&per_run_mi).1,
         correlation: correlation_of(&moments, options.correlation),
         correlation_stderr: mean_and_stderr(&per_run_c).1,
         samples: moments.samples,
@@ -366,14 +485,41 @@ fn combine(n: usize, options: &SamplingOptions, pool: Pool) -> SampledResult {
     }
 }
 
-/// Plug-in estimates need each observed transition to recur many times; more than one
-/// distinct transition per ten samples means they are dominated by bias.
+/// The model-based estimate, or (shared noise: the kernel is a mixture over the shared draw,
+/// so the per-state conditional entropy is not a sum of h2) none, with a warning saying so.
+fn model_estimate(net: &Network, records: &Records, samples: u64) -> ModelEstimate {
+    if matches!(net.noise, Noise::Shared { std } if std > 0.0) {
+        return ModelEstimate {
+            mi_bits: None,
+            stderr_bits: None,
+            bias_correction_bits: None,
+            conditional_entropy_bits: f64::NAN,
+            state_entropy_bits: None,
+            records: 0,
+            stride: records.stride,
+            distinct_states: 0,
+            batches: 0,
+            warnings: vec![
+                "Model-based I withheld: with shared noise neurons are not conditionally \
+                 independent, so H(x(t+1) | x(t)) has no per-state closed form here; only the \
+                 plug-in and Miller–Madow estimates (biased, see their fields) are given."
+                    .into(),
+            ],
+        };
+    }
+    model_based::estimate(net, records, samples)
+}
+
+/// Plug-in estimates need each observed transition to recur many times. Their bias is of
+/// order (distinct transitions)/(2·samples·ln 2) bits (the Miller–Madow term), which is
+/// reported when it is not negligible; they are kept for comparison only.
 fn warn_if_undersampled(mi: &MiEstimate, samples: u64, warnings: &mut Vec<String>) {
-    if mi.distinct_transitions * 10 > samples {
+    let bias = mi.distinct_transitions as f64 / (2.0 * samples as f64 * std::f64::consts::LN_2);
+    if bias > 0.01 {
         warnings.push(format!(
-            "Undersampled: {} of the {} sampled transitions are distinct (more than one in \
-             ten), so the plug-in and Miller–Madow estimates of I are dominated by bias and \
-             should not be trusted; use C or the Gaussian estimate, or sample many more steps.",
+            "Plug-in and Miller–Madow estimates are dominated by bias: {} of the {} sampled \
+             transitions are distinct, a bias of order {bias:.3} bits in the plug-in estimate; \
+             compare them with mi_bits only as a check.",
             mi.distinct_transitions, samples
         ));
     }
