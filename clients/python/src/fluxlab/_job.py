@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
 import httpx
 import numpy as np
@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 #: How long the event stream may stay silent (the server sends a keep-alive every 15 s).
 STREAM_READ_TIMEOUT = 60.0
+
+
+class _Unset:
+    """The default of an argument that was not given (``None`` has a meaning there)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
 
 
 class Svg:
@@ -145,12 +155,18 @@ class Job:
         """Deletes the job with its metrics, checkpoints and artifacts."""
         self._client._http.request("DELETE", self._path())
 
-    def update(self, *, tags: Optional[list[str]] = None, notes: Optional[str] = None) -> "Job":
-        """Replaces the job's tags and/or notes (``PATCH``)."""
+    def update(
+        self,
+        *,
+        tags: Union[Sequence[str], _Unset] = UNSET,
+        notes: Union[str, None, _Unset] = UNSET,
+    ) -> "Job":
+        """Replaces the job's tags and/or notes (``PATCH``); ``notes=None`` clears the notes,
+        an argument left out leaves that label as it is."""
         body: dict[str, Any] = {}
-        if tags is not None:
+        if not isinstance(tags, _Unset):
             body["tags"] = list(tags)
-        if notes is not None:
+        if not isinstance(notes, _Unset):
             body["notes"] = notes
         answer = self._client._http.request("PATCH", self._path(), json_body=body)
         self._update(answer.json())
@@ -314,15 +330,18 @@ def _until(lines: Iterator[str], deadline: Optional[float]) -> Iterator[str]:
 
 
 class _Bar:
-    """A tqdm bar over the job's progress (steps when the job reports them, else percent)."""
+    """A tqdm bar over the job's progress (steps when the job reports them, else percent); it
+    redraws at most every tenth of a second however many events arrive."""
 
     def __init__(self, job: Job) -> None:
         from tqdm.auto import tqdm
 
         self.job = job
-        name = job.name or job.kind
-        self.tqdm = tqdm(total=100, desc=f"{name} {job.id[:8]}", unit="%", leave=True)
         self.total = 100
+        self.tqdm = tqdm(total=self.total, desc=self._label(job.status), unit="%", leave=True, mininterval=0.1)
+
+    def _label(self, status: str) -> str:
+        return f"{self.job.name or self.job.kind} {self.job.id[:8]} {status}"
 
     def _progress(self, p: dict[str, Any]) -> None:
         total = int(p.get("total_steps") or 0)
@@ -334,29 +353,36 @@ class _Bar:
             value = int(p.get("step") or 0)
         else:
             value = int(round(float(p.get("fraction") or 0.0) * self.total))
-        self.tqdm.n = min(value, self.total)
+        value = min(value, self.total)
         message = p.get("message")
         if message:
             self.tqdm.set_postfix_str(str(message)[:60], refresh=False)
-        self.tqdm.refresh()
+        if value > self.tqdm.n:
+            self.tqdm.update(value - self.tqdm.n)  # redraws only after mininterval
+        elif value < self.tqdm.n:
+            self.tqdm.n = value
 
     def show(self, event: Event) -> None:
-        if event.event in ("snapshot", "done") and isinstance(event.data, dict):
-            self._progress(event.data.get("progress") or {})
-            self.tqdm.set_description_str(f"{self.job.name or self.job.kind} {self.job.id[:8]} {self.job.status}")
-        elif event.event == "progress" and isinstance(event.data, dict):
-            self._progress(event.data)
-        elif event.event == "metrics" and isinstance(event.data, dict):
-            shown = {k: v for k, v in event.data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-            text = ", ".join(f"{k}={v:.4g}" for k, v in list(shown.items())[:4])
-            self.tqdm.set_postfix_str(text, refresh=True)
-        elif event.event == "status" and isinstance(event.data, dict):
-            self.tqdm.set_description_str(f"{self.job.name or self.job.kind} {self.job.id[:8]} {event.data.get('status')}")
+        data = event.data if isinstance(event.data, dict) else {}
+        if event.event in ("snapshot", "done"):
+            self.tqdm.set_description_str(self._label(self.job.status), refresh=False)
+            self._progress(data.get("progress") or {})
+        elif event.event == "progress":
+            self._progress(data)
+        elif event.event == "metrics":
+            shown = [
+                f"{k}={v:.4g}"
+                for k, v in data.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step"
+            ]
+            self.tqdm.set_postfix_str(", ".join(shown[:4]), refresh=False)
+        elif event.event == "status":
+            self.tqdm.set_description_str(self._label(str(data.get("status"))), refresh=False)
 
     def finish(self) -> None:
-        if self.job.status == "succeeded":
-            self.tqdm.n = self.total
-        self.tqdm.set_description_str(f"{self.job.name or self.job.kind} {self.job.id[:8]} {self.job.status}")
+        if self.job.status == "succeeded" and self.tqdm.n < self.total:
+            self.tqdm.update(self.total - self.tqdm.n)
+        self.tqdm.set_description_str(self._label(self.job.status), refresh=False)
         self.tqdm.refresh()
 
     def close(self) -> None:
