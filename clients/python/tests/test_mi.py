@@ -12,7 +12,9 @@ import fluxlab
 NROOKS = {"nrooks": {"n": 4, "q": 2, "permutation": "ring", "signs": "positive"}}
 
 
-def test_nrooks_flux_matches_the_closed_form(client: fluxlab.Client, capsys: pytest.CaptureFixture[str]) -> None:
+def test_nrooks_flux_matches_the_closed_form(
+    client: fluxlab.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
     job = client.mi(NROOKS, method="exact", seed=1, name="rooks check")
     assert isinstance(job, fluxlab.Job) and job.kind == "mi" and job.name == "rooks check"
     assert job.wait(progress=True) is job
@@ -92,3 +94,29 @@ def test_metrics_plots_and_refresh(client: fluxlab.Client) -> None:
     with pytest.raises(fluxlab.ProblemError) as e:
         job.plot("no_such_plot")
     assert e.value.status == 404 and "ic_scatter" in e.value.detail
+
+
+def test_wait_falls_back_to_long_polls_when_the_stream_breaks(
+    client: fluxlab.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    def broken(path: str, read_timeout: float) -> httpx.Response:
+        raise httpx.ConnectError("no event stream here")
+
+    monkeypatch.setattr(client._http, "stream", broken)
+    job = client.mi({"ensemble": {"n": 9, "replicates": 4}}, seed=21)
+    assert job.wait(progress=True, timeout=60).status == "succeeded"
+    assert len(job.networks()) == 4
+
+
+def test_downloads(client: fluxlab.Client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    job = client.mi({"ensemble": {"n": 4, "replicates": 2}}, seed=5)
+    path = job.download("metrics.csv", tmp_path / "m.csv")  # waits for the end first
+    lines = path.read_text().strip().splitlines()
+    assert len(lines) == 3 and "mi_bits" in lines[0]
+    doc = job.artifact("weights.json")
+    assert doc.startswith(b"{") or doc.startswith(b"[")
+    with pytest.raises(fluxlab.ProblemError) as e:
+        job.artifact("nope.bin")
+    assert e.value.status == 404

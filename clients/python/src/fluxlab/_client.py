@@ -316,7 +316,7 @@ class Client:
             data=form,
             retry=False,
         )
-        return answer.json()
+        return answer.document()
 
     def datasets(self) -> list[dict[str, Any]]:
         """The built-in and uploaded datasets."""
@@ -354,11 +354,11 @@ class Client:
 
     def openapi(self) -> dict[str, Any]:
         """The server's OpenAPI document."""
-        return self._http.request("GET", "/openapi.json").json()
+        return self._http.request("GET", "/openapi.json").document()
 
     def me(self) -> dict[str, Any]:
         """Who the token belongs to, with running and queued jobs and quotas."""
-        return self._http.request("GET", "/v1/users/me").json()
+        return self._http.request("GET", "/v1/users/me").document()
 
 
 def _idx_part(value: ArrayOrPath, what: str, convert: Any) -> tuple[str, bytes, str]:

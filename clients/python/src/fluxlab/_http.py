@@ -29,6 +29,13 @@ class Answer:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def document(self) -> dict[str, Any]:
+        """The body as a JSON object (anything else is an error)."""
+        value = json.loads(self.body)
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+        return value
+
 
 def jsonable(value: Any) -> Any:
     """``value`` with NumPy arrays and scalars (also inside dicts and lists) as plain Python."""

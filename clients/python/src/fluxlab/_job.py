@@ -4,6 +4,7 @@ result, metrics, artifacts, plots and checkpoints as Python, pandas and NumPy ob
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
@@ -223,7 +224,9 @@ class Job:
                 bar.close()
         return self
 
-    def _wait_get(self, tail: str, params: Optional[dict[str, Any]] = None, max_bytes: Optional[int] = None) -> bytes:
+    def _wait_get(
+        self, tail: str, params: Optional[dict[str, Any]] = None, max_bytes: Optional[int] = None
+    ) -> bytes:
         """GETs ``tail`` with ``?wait=`` until the job has ended (the server answers 202 with
         the job view while it runs), then returns the body; 4xx/5xx raise ``ProblemError``."""
         query = dict(params or {})
@@ -241,9 +244,10 @@ class Job:
     def result(self) -> dict[str, Any]:
         """The result document; waits for the job to end. A failed or cancelled job raises
         ``ProblemError`` (409, ``job_status`` says which)."""
-        import json
-
-        return json.loads(self._wait_get("/result"))
+        value = json.loads(self._wait_get("/result"))
+        if not isinstance(value, dict):
+            raise FluxlabError("the result is not a JSON object")
+        return value
 
     def networks(self, matrices: bool = False) -> pd.DataFrame:
         """``result.networks`` of an ``mi`` job (or the analysis of an evolution's best genome)
@@ -278,12 +282,11 @@ class Job:
     def weights(self) -> np.ndarray:
         """``weights.npy``: the weight matrices of an ``mi`` job (networks × N × N, row =
         target) or the best genome of an evolution (N × N)."""
-        return np.load(io.BytesIO(self.artifact("weights.npy")), allow_pickle=False)
+        array: np.ndarray = np.load(io.BytesIO(self.artifact("weights.npy")), allow_pickle=False)
+        return array
 
     def model(self) -> LifModel:
         """``model.json`` of a finished ``lif`` job as typed arrays with shapes."""
-        import json
-
         return lif_model(json.loads(self.artifact("model.json")))
 
     def plots(self) -> list[str]:
@@ -308,7 +311,7 @@ class Job:
 
     def latest_checkpoint(self) -> dict[str, Any]:
         """The newest checkpoint with its data."""
-        return self._client._http.request("GET", self._path("/checkpoints/latest")).json()
+        return self._client._http.request("GET", self._path("/checkpoints/latest")).document()
 
 
 def _wait_param(wait: float) -> str:
@@ -334,11 +337,13 @@ class _Bar:
     redraws at most every tenth of a second however many events arrive."""
 
     def __init__(self, job: Job) -> None:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
         self.job = job
         self.total = 100
-        self.tqdm = tqdm(total=self.total, desc=self._label(job.status), unit="%", leave=True, mininterval=0.1)
+        self.tqdm = tqdm(
+            total=self.total, desc=self._label(job.status), unit="%", leave=True, mininterval=0.1
+        )
 
     def _label(self, status: str) -> str:
         return f"{self.job.name or self.job.kind} {self.job.id[:8]} {status}"

@@ -69,13 +69,13 @@ def networks_frame(networks: list[dict[str, Any]], matrices: bool = False) -> pd
             row[key] = value
         for key in SCALAR_COLUMNS:
             row[key] = net.get(key)
-        for part, columns in (
+        for part, names in (
             ("sampled", SAMPLED_COLUMNS),
             ("attractors", ATTRACTOR_COLUMNS),
             ("convergence", CONVERGENCE_COLUMNS),
         ):
             doc = net.get(part) or {}
-            for key, column in columns.items():
+            for key, column in names.items():
                 row[column] = doc.get(key)
         warnings = list(net.get("warnings") or [])
         for text in (net.get("sampled") or {}).get("warnings") or []:
@@ -241,9 +241,8 @@ def labels_as_bytes(labels: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be one-dimensional, got shape {labels.shape}")
-    if labels.dtype.kind not in "iu":
-        if labels.size and not np.array_equal(labels, np.rint(labels)):
-            raise ValueError("labels must be whole numbers")
+    if labels.dtype.kind not in "iu" and labels.size and not np.array_equal(labels, np.rint(labels)):
+        raise ValueError("labels must be whole numbers")
     if labels.size and (labels.min() < 0 or labels.max() > 255):
         raise ValueError("labels must lie in 0..255")
     return labels.astype(np.uint8)
