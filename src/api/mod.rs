@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod guard;
 pub mod jobs;
+pub mod labels;
 pub mod models;
 pub mod openapi;
 pub mod plots;
@@ -73,6 +74,7 @@ pub struct AppState {
         jobs::cancel,
         jobs::resume,
         jobs::delete,
+        labels::patch,
         jobs::result,
         jobs::metrics,
         artifacts::artifact,
@@ -117,7 +119,10 @@ pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.hosts.origins);
     Router::new()
         .route("/v1/jobs", post(jobs::submit).get(jobs::list))
-        .route("/v1/jobs/{id}", get(jobs::get).delete(jobs::delete))
+        .route(
+            "/v1/jobs/{id}",
+            get(jobs::get).delete(jobs::delete).patch(labels::patch),
+        )
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/resume", post(jobs::resume))
         .route("/v1/jobs/{id}/result", get(jobs::result))

@@ -66,6 +66,9 @@ pub struct JobRow {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// JSON array of the job's tags (migration 0005).
+    pub tags: String,
+    pub notes: Option<String>,
 }
 
 impl JobRow {
@@ -91,6 +94,10 @@ pub struct JobFilter {
     pub owner: Option<String>,
     pub status: Option<Status>,
     pub kind: Option<String>,
+    /// Exact name.
+    pub name: Option<String>,
+    /// Jobs carrying this tag.
+    pub tag: Option<String>,
     pub before_id: Option<String>,
     pub limit: i64,
 }
@@ -99,11 +106,11 @@ pub struct JobFilter {
 /// empty and `result` null in rows read with these.
 const SUMMARY_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, \
      fence, '' AS spec, progress, NULL AS result, error_code, error_message, cancel_requested, \
-     lease_until, created_at, started_at, finished_at";
+     lease_until, created_at, started_at, finished_at, tags, notes";
 
-const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, fence, \
+pub(super) const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, fence, \
      spec, progress, result, error_code, error_message, cancel_requested, lease_until, created_at, \
-     started_at, finished_at";
+     started_at, finished_at, tags, notes";
 
 impl Store {
     pub async fn insert_job(&self, job: &NewJob) -> StoreResult<JobRow> {
@@ -166,7 +173,9 @@ impl Store {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE ($1 IS NULL OR owner = $1) \
              AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3) \
-             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+             AND ($4 IS NULL OR id < $4) AND ($6 IS NULL OR name = $6) \
+             AND ($7 IS NULL OR EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = jobs.id \
+               AND t.tag = $7)) ORDER BY id DESC LIMIT $5"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(&filter.owner)
@@ -174,6 +183,8 @@ impl Store {
             .bind(&filter.kind)
             .bind(&filter.before_id)
             .bind(filter.limit + 1)
+            .bind(&filter.name)
+            .bind(&filter.tag)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -4,6 +4,7 @@
 mod checkpoints;
 mod datasets;
 mod jobs;
+mod labels;
 mod lock;
 mod metrics;
 mod users;
@@ -11,6 +12,7 @@ mod users;
 pub use checkpoints::{CheckpointInfo, CheckpointRow};
 pub use datasets::{DatasetDelete, DatasetRow, NewDataset};
 pub use jobs::{JobFilter, JobRow, NewJob, Status};
+pub use labels::{IdempotencyKey, Inserted, JobLabels, KeyedJob};
 pub use lock::{DatabaseLock, LockError, lock_database, sqlite_path};
 pub use users::{AuditRow, QuotaChange, TokenOwner, TokenRow, Usage, UserRow};
 
