@@ -200,7 +200,7 @@ pub async fn submit(
         )
         .await?;
     let row = match (inserted, &labels.idempotency) {
-        (Inserted::Job(row), _) => row,
+        (Inserted::Job(row), _) => *row,
         // A concurrent submission with the same key won the insert: answer with its job.
         (Inserted::KeyTaken, Some(k)) => {
             return replay(&state, &who, &k.key, &k.digest, wait)

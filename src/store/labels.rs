@@ -25,7 +25,7 @@ pub struct IdempotencyKey {
 /// The outcome of a keyed insert.
 #[derive(Debug)]
 pub enum Inserted {
-    Job(JobRow),
+    Job(Box<JobRow>),
     /// Another job of this owner already holds the idempotency key (a concurrent submission).
     KeyTaken,
 }
@@ -77,9 +77,9 @@ impl Store {
         };
         insert_tags(&mut tx, &job.id, &labels.tags).await?;
         tx.commit().await?;
-        Ok(Inserted::Job(
+        Ok(Inserted::Job(Box::new(
             self.get_job(&job.id).await?.expect("job just inserted"),
-        ))
+        )))
     }
 
     /// The job of `owner` holding idempotency key `key`, with the digest of its request.
