@@ -249,6 +249,15 @@ class Job:
             raise FluxlabError("the result is not a JSON object")
         return value
 
+    def provenance(self) -> dict[str, Any]:
+        """What produced the result, to trace and rerun it: ``fluxlab_version``, ``git_commit``,
+        the resolved ``spec`` and its ``seed``, the ``engine``'s numeric settings and the thread
+        counts. Waits for the job to end."""
+        value = self.result().get("provenance")
+        if not isinstance(value, dict):
+            raise FluxlabError("this server's results carry no provenance")
+        return value
+
     def networks(self, matrices: bool = False) -> pd.DataFrame:
         """``result.networks`` of an ``mi`` job (or the analysis of an evolution's best genome)
         as a DataFrame, one row per network: swept parameters, ``replicate``, I, C, entropies,
