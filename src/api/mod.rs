@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod auth;
 pub mod dashboard;
 pub mod datasets;
+pub mod docs;
 pub mod error;
 pub mod events;
 pub mod guard;

@@ -29,7 +29,7 @@ pub struct JobErrorView {
     pub message: String,
 }
 
-/// The job view of API.md.
+/// The job view: state, progress, labels and the stored spec (`result` only on `?wait=` answers).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct JobView {
     pub id: String,
