@@ -120,3 +120,14 @@ def test_downloads(client: fluxlab.Client, tmp_path) -> None:  # type: ignore[no
     with pytest.raises(fluxlab.ProblemError) as e:
         job.artifact("nope.bin")
     assert e.value.status == 404
+
+
+def test_provenance_traces_the_result(client: fluxlab.Client) -> None:
+    job = client.mi({"nrooks": {"n": 3, "q": 1.5}})  # no seed: the server picks and records one
+    p = job.provenance()
+    assert p["fluxlab_version"] and p["git_commit"]
+    assert isinstance(p["seed"], int) and p["spec"]["seed"] == p["seed"] == job.spec["seed"]
+    assert p["threads"] >= 1 and p["engine"]
+    # Rerunning the recorded spec gives the same numbers.
+    again = client.submit("mi", p["spec"])
+    assert again.result()["networks"][0]["mi_bits"] == job.result()["networks"][0]["mi_bits"]
