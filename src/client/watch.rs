@@ -180,6 +180,6 @@ mod tests {
     #[test]
     fn metrics_lines_show_step_and_numbers() {
         let line = metrics_line(&json!({"step": 3, "loss": 0.25, "name": "x"}));
-        assert_eq!(line, "step=3 loss=0.25");
+        assert_eq!(line, "step=3 loss=0.2500");
     }
 }
