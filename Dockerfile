@@ -4,7 +4,11 @@
 # alone, not its ~270 dependencies. The shipped binary is stripped.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+# The image has no .git: pass the commit for results' provenance, e.g.
+# `docker build --build-arg FLUXLAB_GIT_COMMIT=$(git rev-parse HEAD) .` (else "unknown").
+ARG FLUXLAB_GIT_COMMIT=unknown
+ENV FLUXLAB_GIT_COMMIT=${FLUXLAB_GIT_COMMIT}
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY migrations ./migrations
 COPY assets ./assets

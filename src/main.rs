@@ -1,5 +1,6 @@
 //! The `fluxlab` command: `serve` runs the server, `worker` runs jobs from a shared PostgreSQL
-//! database, `openapi` prints the API document, `user` and `token` manage access.
+//! database, `openapi` prints the API document, `user` and `token` administer the database,
+//! and the client commands (`submit`, `watch`, …) talk to a server.
 
 use std::io::Write;
 
@@ -23,22 +24,32 @@ enum Command {
     Serve(fluxlab::ServeConfig),
     /// Run jobs from a shared PostgreSQL database, without the public API.
     Worker(fluxlab::WorkerConfig),
-    /// Print the OpenAPI document.
-    Openapi,
+    /// Print the OpenAPI document (or, with --markdown, `docs/api.md`).
+    Openapi {
+        /// Print the API contract as Markdown (`fluxlab openapi --markdown > docs/api.md`).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Manage users: add, list, remove, set quotas.
     #[command(subcommand)]
     User(fluxlab::cli::UserCommand),
     /// Manage API tokens: create (printed once), list, revoke.
     #[command(subcommand)]
     Token(fluxlab::cli::TokenCommand),
+    /// The terminal client: submit, jobs, watch, result, cancel, resume, delete, download.
+    #[command(flatten)]
+    Client(fluxlab::client::ClientCommand),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Openapi => {
-            let doc = fluxlab::api::ApiDoc::openapi().to_pretty_json()?;
+        Command::Openapi { markdown } => {
+            let mut doc = fluxlab::api::ApiDoc::openapi().to_pretty_json()?;
+            if markdown {
+                doc = fluxlab::api::docs::markdown(&serde_json::from_str(&doc)?);
+            }
             let mut out = std::io::stdout().lock();
             // A closed pipe (`fluxlab openapi | head`) is not an error worth a panic.
             match writeln!(out, "{doc}") {
@@ -48,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User(command) => report(fluxlab::cli::user(command).await),
         Command::Token(command) => report(fluxlab::cli::token(command).await),
+        Command::Client(command) => std::process::exit(fluxlab::client::run(command).await),
         Command::Serve(config) => {
             init_logging();
             let listener = tokio::net::TcpListener::bind(&config.bind).await?;

@@ -17,7 +17,9 @@ use super::error::{ApiError, ApiResult, Problem, parse_json, parse_query};
 use super::guard::require_json;
 use super::views::*;
 use crate::jobs::{self, FieldError};
-use crate::store::{JobRow, NewJob, RunTableQuery, SortKey, Status};
+use crate::store::{
+    IdempotencyKey, Inserted, JobLabels, JobRow, NewJob, RunTableQuery, SortKey, Status,
+};
 
 /// Longest `?wait=` in seconds.
 pub const MAX_WAIT_SECS: f64 = 60.0;
@@ -51,6 +53,9 @@ struct ListQuery {
     order: Option<String>,
     offset: Option<i64>,
     q: Option<String>,
+    /// Exact name.
+    name: Option<String>,
+    tag: Option<String>,
 }
 
 /// Largest `offset` of `GET /v1/jobs`.
@@ -106,22 +111,33 @@ fn check_submit(req: &SubmitRequest) -> Vec<FieldError> {
             format!("must be between 1 and {MAX_ATTEMPTS_LIMIT}, got {m}"),
         ));
     }
+    if let Some(tags) = &req.tags {
+        super::labels::check_tags(tags, "tags", &mut errors);
+    }
+    super::labels::check_notes(req.notes.as_deref(), &mut errors);
     errors
 }
 
 /// Submit a job.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs",
     params(("wait" = Option<f64>, Query, minimum = 0, maximum = 60,
-            description = "seconds (0 to 60) to wait for the job to finish")),
+            description = "seconds (0 to 60) to wait for the job to finish"),
+           ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+            pattern = "^[ -~]+$",
+            description = "1 to 255 printable ASCII characters. The same key and the same body \
+                (as JSON: key order and spacing do not matter) within 24 hours return the \
+                first job (200) instead of creating another; a different body is a 422 \
+                naming this header. Keys are per user.")),
     request_body = SubmitRequest,
     responses(
         (status = 201, description = "queued", body = JobView),
-        (status = 200, description = "finished within `wait` (with `result`)", body = JobView),
+        (status = 200, description = "finished within `wait` (with `result`), or the job an \
+            earlier submission with the same `Idempotency-Key` created", body = JobView),
         (status = 202, description = "still running after `wait`", body = JobView),
         (status = 400, description = "malformed JSON", body = Problem),
         (status = 413, description = "body too large", body = Problem),
         (status = 415, description = "body not sent as application/json", body = Problem),
-        (status = 422, description = "invalid spec", body = Problem)))]
+        (status = 422, description = "invalid spec, or an `Idempotency-Key` reused with another body", body = Problem)))]
 pub async fn submit(
     State(state): State<AppState>,
     who: Principal,
@@ -146,7 +162,19 @@ pub async fn submit(
             format!("must be between 0 and {MAX_WAIT_SECS} seconds, got {w}"),
         )]));
     }
+    let key = super::labels::idempotency_key(&headers)?;
     let mut req: SubmitRequest = parse_json(&body)?;
+    let idempotency = match key {
+        None => None,
+        Some(key) => {
+            let whole: Value = serde_json::from_slice(&body).map_err(ApiError::internal)?;
+            let digest = super::labels::request_digest(&whole);
+            if let Some(first) = replay(&state, &who, &key, &digest, wait).await? {
+                return Ok(first);
+            }
+            Some(IdempotencyKey { key, digest })
+        }
+    };
     if req.kind == jobs::JobKind::Evolution {
         resolve_from_job(&state, &who, &mut req.spec).await?;
     }
@@ -162,25 +190,55 @@ pub async fn submit(
         }
     };
     super::users::check_queue_quota(&state, &who).await?;
-    let row = state
+    let labels = JobLabels {
+        tags: req.tags.unwrap_or_default(),
+        notes: req.notes,
+        idempotency,
+    };
+    let inserted = state
         .store
-        .insert_job(&NewJob {
-            id: uuid::Uuid::now_v7().to_string(),
-            owner: who.name.clone(),
-            kind: req.kind.as_str().to_string(),
-            name: req.name,
-            priority: req.priority.unwrap_or(0),
-            max_attempts: req.max_attempts.unwrap_or(3),
-            spec,
-        })
+        .insert_job_labelled(
+            &NewJob {
+                id: uuid::Uuid::now_v7().to_string(),
+                owner: who.name.clone(),
+                kind: req.kind.as_str().to_string(),
+                name: req.name,
+                priority: req.priority.unwrap_or(0),
+                max_attempts: req.max_attempts.unwrap_or(3),
+                spec,
+            },
+            &labels,
+        )
         .await?;
+    let row = match (inserted, &labels.idempotency) {
+        (Inserted::Job(row), _) => *row,
+        // A concurrent submission with the same key won the insert: answer with its job.
+        (Inserted::KeyTaken, Some(k)) => {
+            return replay(&state, &who, &k.key, &k.digest, wait)
+                .await?
+                .ok_or_else(|| ApiError::internal("the idempotency key vanished"));
+        }
+        (Inserted::KeyTaken, None) => return Err(ApiError::internal("key conflict without key")),
+    };
     state.runner.wake();
     super::users::audit_as(&state, &who, "job.submit", &row.id).await;
     tracing::info!(job = %row.id, kind = %row.kind, owner = %row.owner, "submitted");
+    answer_submit(&state, &who, &row, wait, StatusCode::CREATED).await
+}
+
+/// The answer to a submission: `fresh` (201, or 200 for a replay) with the job view, or, with
+/// `?wait=`, 200 and the result once it ended, 202 if it has not.
+async fn answer_submit(
+    state: &AppState,
+    who: &Principal,
+    row: &JobRow,
+    wait: Option<f64>,
+    fresh: StatusCode,
+) -> ApiResult<Response> {
     match wait {
-        None => Ok(created(JobView::from(&row), StatusCode::CREATED)),
+        None => Ok(created(JobView::from(row), fresh)),
         Some(secs) => {
-            let row = wait_for_end(&state, &who, &row.id, Duration::from_secs_f64(secs)).await?;
+            let row = wait_for_end(state, who, &row.id, Duration::from_secs_f64(secs)).await?;
             if row.status().is_terminal() {
                 Ok(created(view_with_result(&row), StatusCode::OK))
             } else {
@@ -188,6 +246,43 @@ pub async fn submit(
             }
         }
     }
+}
+
+/// The answer for a retried submission: `None` when no live job of this user holds `key`
+/// (one older than 24 hours gives its key up), the first job (200) when the body is the same,
+/// a 422 naming the header when it is not.
+async fn replay(
+    state: &AppState,
+    who: &Principal,
+    key: &str,
+    digest: &str,
+    wait: Option<f64>,
+) -> ApiResult<Option<Response>> {
+    use super::labels::{IDEMPOTENCY_KEY, KEY_LIFETIME_MS};
+    let Some(first) = state.store.job_by_idempotency_key(&who.name, key).await? else {
+        return Ok(None);
+    };
+    let cutoff = crate::store::now_ms() - KEY_LIFETIME_MS;
+    if first.row.created_at < cutoff {
+        state
+            .store
+            .expire_idempotency_key(&who.name, key, cutoff)
+            .await?;
+        return Ok(None);
+    }
+    if first.digest != digest {
+        return Err(ApiError::validation(vec![FieldError::new(
+            IDEMPOTENCY_KEY,
+            format!(
+                "this key was used for job `{}` with a different body in the last 24 hours; \
+                 send a new key for a new job",
+                first.row.id
+            ),
+        )]));
+    }
+    answer_submit(state, who, &first.row, wait, StatusCode::OK)
+        .await
+        .map(Some)
 }
 
 /// Looks up what a spec names by id (the uploaded dataset of a `lif` spec) for validation.
@@ -324,7 +419,9 @@ async fn wait_with(
            ("sort" = Option<super::openapi::ListSort>, Query, description = "column to sort on (default `created`); jobs without a value in it come last"),
            ("order" = Option<super::openapi::ListOrder>, Query, description = "`asc` or `desc` (default `desc`)"),
            ("offset" = Option<i64>, Query, minimum = 0, maximum = 1000000, description = "jobs to skip (paging in any order; `cursor` pages only the default order)"),
-           ("q" = Option<String>, Query, max_length = 200, description = "case-insensitive substring of the job's name")),
+           ("q" = Option<String>, Query, max_length = 200, description = "case-insensitive substring of the job's name"),
+           ("name" = Option<String>, Query, max_length = 200, description = "only jobs with exactly this name (case-sensitive)"),
+           ("tag" = Option<String>, Query, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._:/=+-]+$", description = "only jobs carrying this tag (exact match)")),
     responses((status = 200, body = JobList), (status = 422, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -366,6 +463,23 @@ pub async fn list(
             false
         }
     };
+    if let Some(name) = &q.name
+        && name.chars().count() > MAX_NAME_CHARS
+    {
+        errors.push(FieldError::new(
+            "name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if let Some(tag) = &q.tag {
+        let mut tag_errors = Vec::new();
+        super::labels::check_tags(std::slice::from_ref(tag), "tag", &mut tag_errors);
+        errors.extend(
+            tag_errors
+                .into_iter()
+                .map(|e| FieldError::new("tag", e.message)),
+        );
+    }
     if let Some(c) = &q.cursor
         && uuid::Uuid::parse_str(c).is_err()
     {
@@ -411,6 +525,23 @@ pub async fn list(
             format!("must be at most {MAX_SEARCH_CHARS} characters"),
         ));
     }
+    if let Some(name) = &q.name
+        && name.chars().count() > MAX_NAME_CHARS
+    {
+        errors.push(FieldError::new(
+            "name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if let Some(tag) = &q.tag {
+        let mut tag_errors = Vec::new();
+        super::labels::check_tags(std::slice::from_ref(tag), "tag", &mut tag_errors);
+        errors.extend(
+            tag_errors
+                .into_iter()
+                .map(|e| FieldError::new("tag", e.message)),
+        );
+    }
     let default_order = sort == SortKey::Created && descending && offset == 0;
     if q.cursor.is_some() && !default_order {
         errors.push(FieldError::new(
@@ -432,6 +563,8 @@ pub async fn list(
             status,
             kind: q.kind,
             search: q.q.filter(|t| !t.is_empty()),
+            name: q.name,
+            tag: q.tag,
             before_id: q.cursor,
             sort,
             descending,

@@ -5,10 +5,12 @@ pub mod artifacts;
 pub mod auth;
 pub mod dashboard;
 pub mod datasets;
+pub mod docs;
 pub mod error;
 pub mod events;
 pub mod guard;
 pub mod jobs;
+pub mod labels;
 pub mod models;
 pub mod openapi;
 pub mod plots;
@@ -74,6 +76,7 @@ pub struct AppState {
         jobs::cancel,
         jobs::resume,
         jobs::delete,
+        labels::patch,
         jobs::result,
         jobs::metrics,
         artifacts::artifact,
@@ -121,7 +124,10 @@ pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.hosts.origins);
     Router::new()
         .route("/v1/jobs", post(jobs::submit).get(jobs::list))
-        .route("/v1/jobs/{id}", get(jobs::get).delete(jobs::delete))
+        .route(
+            "/v1/jobs/{id}",
+            get(jobs::get).delete(jobs::delete).patch(labels::patch),
+        )
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/resume", post(jobs::resume))
         .route("/v1/jobs/{id}/result", get(jobs::result))

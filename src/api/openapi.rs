@@ -30,6 +30,7 @@ use utoipa::{Modify, ToSchema};
 
 use super::guard::MAX_URI_BYTES;
 use super::jobs::{MAX_ATTEMPTS_LIMIT, MAX_NAME_CHARS, PRIORITY_RANGE};
+use super::labels::{MAX_NOTES_CHARS, MAX_TAG_CHARS, MAX_TAGS};
 use crate::engine::evolve::{
     CORRELATION_MAX_N, MAX_CORRELATION_WORK, MAX_OFFSPRING, MAX_PARENTS, MEAN_PERIOD_MAX_N,
 };
@@ -407,6 +408,20 @@ fn dataset_upload() -> Value {
     )
 }
 
+const TAGS_DESCRIPTION: &str = "labels for filtering (`GET /v1/jobs?tag=`): at most 16 distinct \
+     tags of 1 to 64 characters (ASCII letters, digits and `._-:/=+`)";
+
+/// The schema of a job's `tags`: the bounds `labels::check_tags` enforces.
+fn tags_schema() -> Value {
+    json!({
+        "type": "array",
+        "maxItems": MAX_TAGS,
+        "uniqueItems": true,
+        "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_CHARS,
+                  "pattern": "^[A-Za-z0-9._:/=+-]+$"},
+    })
+}
+
 /// `SubmitRequest` (a `oneOf` by `kind`) and one request schema per kind.
 fn submit_requests() -> Vec<(String, Value)> {
     let kinds = [
@@ -434,6 +449,11 @@ fn submit_requests() -> Vec<(String, Value)> {
                         "max_attempts": described(
                             nullable(int(1, MAX_ATTEMPTS_LIMIT)),
                             "runs before the job fails for good (default 3)",
+                        ),
+                        "tags": described(nullable(tags_schema()), TAGS_DESCRIPTION),
+                        "notes": described(
+                            nullable(json!({"type": "string", "maxLength": MAX_NOTES_CHARS})),
+                            "free text for people (at most 10,000 characters)",
                         ),
                     }),
                     &["kind", "spec"],

@@ -29,7 +29,7 @@ pub struct JobErrorView {
     pub message: String,
 }
 
-/// The job view of API.md.
+/// The job view: state, progress, labels and the stored spec (`result` only on `?wait=` answers).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct JobView {
     pub id: String,
@@ -44,6 +44,9 @@ pub struct JobView {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub error: Option<JobErrorView>,
+    /// Labels for people and filters (`GET /v1/jobs?tag=`); edit with `PATCH /v1/jobs/{id}`.
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
     #[schema(value_type = Object)]
     pub spec: Value,
     /// Present on `?wait=` answers for succeeded jobs.
@@ -80,6 +83,8 @@ impl From<&JobRow> for JobView {
                 code: code.clone(),
                 message: row.error_message.clone().unwrap_or_default(),
             }),
+            tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+            notes: row.notes.clone(),
             spec: if row.spec.is_empty() {
                 Value::Null
             } else {
@@ -104,6 +109,10 @@ pub struct SubmitRequest {
     pub priority: Option<i64>,
     #[serde(default)]
     pub max_attempts: Option<i64>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub notes: Option<String>,
 }
 
 /// A job in a listing: the job view without `spec` (unless `?include=spec`) and `result`.
@@ -121,6 +130,8 @@ pub struct JobSummary {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub error: Option<JobErrorView>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
     /// Only with `?include=spec`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -177,6 +188,8 @@ impl From<JobView> for JobSummary {
             started_at: v.started_at,
             finished_at: v.finished_at,
             error: v.error,
+            tags: v.tags,
+            notes: v.notes,
             spec: None,
             results: None,
         }

@@ -6,6 +6,7 @@ pub mod context;
 pub mod evolution;
 pub mod lif;
 pub mod mi;
+pub mod provenance;
 pub mod run_summary;
 pub mod validation;
 pub mod work;
@@ -83,7 +84,8 @@ pub fn validate(
     Ok(normalised)
 }
 
-/// Runs a stored (already validated) spec, resuming from `checkpoint` when given.
+/// Runs a stored (already validated) spec, resuming from `checkpoint` when given; a finished
+/// result gets its `provenance` object ([`provenance::provenance`]).
 pub fn run(
     kind: JobKind,
     spec: &Value,
@@ -91,9 +93,21 @@ pub fn run(
     checkpoint: Option<Value>,
     ctx: &dyn JobContext,
 ) -> Result<JobOutcome, JobError> {
-    match kind {
+    let outcome = match kind {
         JobKind::Mi => mi::run(spec, limits, checkpoint, ctx),
         JobKind::Evolution => evolution::run(spec, limits, checkpoint, ctx),
         JobKind::Lif => lif::run(spec, limits, checkpoint, ctx),
-    }
+    }?;
+    Ok(match outcome {
+        JobOutcome::Finished(mut result) => {
+            if let Some(doc) = result.as_object_mut() {
+                doc.insert(
+                    "provenance".into(),
+                    provenance::provenance(kind, spec, limits),
+                );
+            }
+            JobOutcome::Finished(result)
+        }
+        stopped => stopped,
+    })
 }

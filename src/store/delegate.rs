@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::labels::{Inserted, JobLabels, KeyedJob};
 use super::model::*;
 use super::run_table::{RunRow, RunSummary, RunTableQuery};
 use super::{Backend, Store, StoreResult};
@@ -131,6 +132,17 @@ delegate! {
     fn audit(&self, actor: &str, action: &str, target: Option<&str>, remote: Option<&str>) -> StoreResult<()>;
     /// The newest `limit` audit records.
     fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditRow>>;
+
+    // --- labels and idempotency keys ---
+    /// Inserts a job with its labels (tags, notes, idempotency key) in one transaction;
+    /// `KeyTaken` when another job of the owner holds the key (a concurrent submission).
+    fn insert_job_labelled(&self, job: &NewJob, labels: &JobLabels) -> StoreResult<Inserted>;
+    /// The job of `owner` holding idempotency key `key`, with the digest of its request.
+    fn job_by_idempotency_key(&self, owner: &str, key: &str) -> StoreResult<Option<KeyedJob>>;
+    /// Frees `owner`'s key if its job was created before `before_ms` (keys hold 24 hours).
+    fn expire_idempotency_key(&self, owner: &str, key: &str, before_ms: i64) -> StoreResult<bool>;
+    /// Replaces a job's tags (when given) and notes (when given; `Some(None)` clears them).
+    fn set_job_labels(&self, id: &str, tags: Option<&[String]>, notes: Option<Option<&str>>) -> StoreResult<Option<JobRow>>;
 
     // --- the run table ---
     /// Records the key results of a job (replacing any earlier ones).

@@ -5,6 +5,7 @@
 //! each with its own SQL and migrations.
 
 mod delegate;
+mod labels;
 mod lock;
 mod model;
 mod postgres;
@@ -12,6 +13,7 @@ mod run_table;
 mod signals;
 mod sqlite;
 
+pub use labels::{IdempotencyKey, Inserted, JobLabels, KeyedJob};
 pub use lock::{DatabaseLock, LockError, lock_database, sqlite_path};
 pub use model::*;
 pub use run_table::{RunRow, RunSummary, RunTableQuery, SortKey};

@@ -63,6 +63,9 @@ pub struct JobRow {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// JSON array of the job's tags.
+    pub tags: String,
+    pub notes: Option<String>,
 }
 
 impl JobRow {
@@ -88,6 +91,10 @@ pub struct JobFilter {
     pub owner: Option<String>,
     pub status: Option<Status>,
     pub kind: Option<String>,
+    /// Exact name.
+    pub name: Option<String>,
+    /// Jobs carrying this tag.
+    pub tag: Option<String>,
     pub before_id: Option<String>,
     pub limit: i64,
 }

@@ -105,6 +105,10 @@ pub struct RunTableQuery {
     pub kind: Option<String>,
     /// Case-insensitive substring of the job's name.
     pub search: Option<String>,
+    /// Exact name.
+    pub name: Option<String>,
+    /// Jobs carrying this tag.
+    pub tag: Option<String>,
     /// Keyset paging in the default order (newest first): ids below this one.
     pub before_id: Option<String>,
     pub sort: SortKey,

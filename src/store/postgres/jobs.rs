@@ -9,16 +9,16 @@ use crate::store::model::*;
 use crate::store::{StoreResult, now_ms};
 
 /// The columns of [`JobRow`], JSON and flags cast to what the row type holds.
-const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, \
+pub(super) const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, \
      fence, spec::text AS spec, progress::text AS progress, result::text AS result, error_code, \
      error_message, cancel_requested::int4::int8 AS cancel_requested, lease_until, created_at, \
-     started_at, finished_at";
+     started_at, finished_at, tags::text AS tags, notes";
 
 /// As [`JOB_COLUMNS`] without the spec and result (which can be megabytes each).
 const SUMMARY_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, \
      fence, '' AS spec, progress::text AS progress, NULL::text AS result, error_code, \
      error_message, cancel_requested::int4::int8 AS cancel_requested, lease_until, created_at, \
-     started_at, finished_at";
+     started_at, finished_at, tags::text AS tags, notes";
 
 impl Postgres {
     pub async fn insert_job(&self, job: &NewJob) -> StoreResult<JobRow> {
@@ -79,7 +79,9 @@ impl Postgres {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE ($1::text IS NULL OR owner = $1) \
              AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3) \
-             AND ($4::text IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+             AND ($4::text IS NULL OR id < $4) AND ($6::text IS NULL OR name = $6) \
+             AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = jobs.id \
+               AND t.tag = $7)) ORDER BY id DESC LIMIT $5"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(&filter.owner)
@@ -87,6 +89,8 @@ impl Postgres {
             .bind(&filter.kind)
             .bind(&filter.before_id)
             .bind(filter.limit + 1)
+            .bind(&filter.name)
+            .bind(&filter.tag)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -11,11 +11,11 @@ use crate::store::{StoreResult, now_ms};
 /// empty and `result` null in rows read with these.
 const SUMMARY_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, \
      fence, '' AS spec, progress, NULL AS result, error_code, error_message, cancel_requested, \
-     lease_until, created_at, started_at, finished_at";
+     lease_until, created_at, started_at, finished_at, tags, notes";
 
-const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, fence, \
+pub(super) const JOB_COLUMNS: &str = "id, owner, kind, name, status, priority, attempts, max_attempts, fence, \
      spec, progress, result, error_code, error_message, cancel_requested, lease_until, created_at, \
-     started_at, finished_at";
+     started_at, finished_at, tags, notes";
 
 impl Sqlite {
     pub async fn insert_job(&self, job: &NewJob) -> StoreResult<JobRow> {
@@ -78,7 +78,9 @@ impl Sqlite {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE ($1 IS NULL OR owner = $1) \
              AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3) \
-             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+             AND ($4 IS NULL OR id < $4) AND ($6 IS NULL OR name = $6) \
+             AND ($7 IS NULL OR EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = jobs.id \
+               AND t.tag = $7)) ORDER BY id DESC LIMIT $5"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(&filter.owner)
@@ -86,6 +88,8 @@ impl Sqlite {
             .bind(&filter.kind)
             .bind(&filter.before_id)
             .bind(filter.limit + 1)
+            .bind(&filter.name)
+            .bind(&filter.tag)
             .fetch_all(&self.pool)
             .await?)
     }

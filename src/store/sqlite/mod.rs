@@ -3,6 +3,7 @@
 mod checkpoints;
 mod datasets;
 mod jobs;
+mod labels;
 mod metrics;
 mod run_table;
 mod users;

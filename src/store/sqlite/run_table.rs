@@ -9,13 +9,15 @@ use crate::store::{RunRow, RunSummary, RunTableQuery, Status, StoreResult};
 const ROW_COLUMNS: &str = "j.id, j.owner, j.kind, j.name, j.status, j.priority, j.attempts, \
      j.max_attempts, j.fence, '' AS spec, j.progress, NULL AS result, j.error_code, \
      j.error_message, j.cancel_requested, j.lease_until, j.created_at, j.started_at, \
-     j.finished_at, s.mi_bits, s.correlation, s.n, s.networks, s.rook_score, s.generations, \
+     j.finished_at, j.tags, j.notes, s.mi_bits, s.correlation, s.n, s.networks, s.rook_score, s.generations, \
      s.test_accuracy, s.epochs, s.elapsed_ms, \
      CASE WHEN s.job_id IS NULL THEN 0 ELSE 1 END AS has_summary";
 
 /// The filter shared by the page and its count (`$1`..`$4`).
 const FILTER: &str = "WHERE ($1 IS NULL OR j.owner = $1) AND ($2 IS NULL OR j.status = $2) \
-     AND ($3 IS NULL OR j.kind = $3) AND ($4 IS NULL OR LOWER(j.name) LIKE $4 ESCAPE '\\')";
+     AND ($3 IS NULL OR j.kind = $3) AND ($4 IS NULL OR LOWER(j.name) LIKE $4 ESCAPE '\\') \
+     AND ($5 IS NULL OR j.name = $5) AND ($6 IS NULL OR EXISTS \
+       (SELECT 1 FROM job_tags t WHERE t.job_id = j.id AND t.tag = $6))";
 
 impl Sqlite {
     /// Records the key results of a job (replacing any earlier ones).
@@ -75,8 +77,8 @@ impl Sqlite {
         let sql = format!(
             "SELECT {ROW_COLUMNS} FROM jobs j \
              LEFT JOIN run_summaries s ON s.job_id = j.id AND j.status = 'succeeded' \
-             {FILTER} AND ($5 IS NULL OR j.id < $5) ORDER BY CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr} {dir}, \
-             j.id DESC LIMIT $6 OFFSET $7"
+             {FILTER} AND ($7 IS NULL OR j.id < $7) ORDER BY CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr} {dir}, \
+             j.id DESC LIMIT $8 OFFSET $9"
         );
         let search = q.search.as_deref().map(like_pattern);
         let rows: Vec<RunRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -84,6 +86,8 @@ impl Sqlite {
             .bind(q.status.map(Status::as_str))
             .bind(&q.kind)
             .bind(&search)
+            .bind(&q.name)
+            .bind(&q.tag)
             .bind(&q.before_id)
             .bind(q.limit + 1)
             .bind(q.offset)
@@ -95,6 +99,8 @@ impl Sqlite {
             .bind(q.status.map(Status::as_str))
             .bind(&q.kind)
             .bind(&search)
+            .bind(&q.name)
+            .bind(&q.tag)
             .fetch_one(&self.pool)
             .await?
             .get(0);
