@@ -367,6 +367,11 @@ async fn tags_and_notes_label_filter_and_edit_jobs() {
         (json!({"tags": ["semi;colon"]}).to_string(), "tags[0]"),
         (json!({"notes": long_notes}).to_string(), "notes"),
         ("{}".to_string(), "tags"),
+        (r#"{"tags": [""]}"#.to_string(), "tags[0]"),
+        (r#"{"tags": null}"#.to_string(), "tags"),
+        // serde would read a struct from an array; a body must be an object.
+        ("[null, null]".to_string(), "body"),
+        ("[]".to_string(), "body"),
     ];
     for (body, field) in &cases {
         let (st, problem) = send(&s, "PATCH", &path, Some(&a), None, Some(body)).await;

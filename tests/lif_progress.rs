@@ -14,7 +14,7 @@ async fn lif_progress_rises_over_the_whole_job() {
     let s = TestServer::start().await;
     let spec = json!({
         "dataset": {"builtin": "mnist10k"},
-        "split": {"train": 512, "test": 128},
+        "split": {"train": 2048, "test": 128},
         "encoding": {"type": "poisson", "steps": 8},
         "layers": [{"type": "lif", "units": 32}],
         "batch_size": 64, "epochs": 3, "seed": 3
@@ -58,17 +58,18 @@ async fn lif_progress_rises_over_the_whole_job() {
         fractions.windows(2).all(|w| w[1] >= w[0]),
         "the fraction went back: {fractions:?}"
     );
-    // 3 epochs of 8 batches: the step counts batches of the whole job, and the fraction is
-    // step / total (not the fraction of the current epoch).
-    for p in progress.iter().filter(|p| p["total_steps"] == 24) {
+    // 3 epochs of 32 batches (long enough that the throttled stream shows several epochs):
+    // the step counts batches of the whole job, and the fraction is step / total (not the
+    // fraction of the current epoch).
+    for p in progress.iter().filter(|p| p["total_steps"] == 96) {
         let step = p["step"].as_f64().unwrap();
         assert!(
-            (p["fraction"].as_f64().unwrap() - step / 24.0).abs() < 1e-9,
+            (p["fraction"].as_f64().unwrap() - step / 96.0).abs() < 1e-9,
             "{p}"
         );
     }
     assert!(
-        progress.iter().any(|p| p["step"].as_u64() > Some(8)),
+        progress.iter().any(|p| p["step"].as_u64() > Some(32)),
         "no progress seen after the first epoch: {fractions:?}"
     );
     s.stop().await;

@@ -248,15 +248,20 @@ pub fn json_problem(err: serde_path_to_error::Error<serde_json::Error>, prefix: 
 /// valid JSON but of the wrong shape (`[1,2,3]`, `"kind": 5`) is a 422 naming the field even
 /// where serde_json reports it as a syntax error (it does for enums read from numbers).
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    // serde reads a struct from an array too (`[null, null]`); every body here is an object.
+    let object = bytes.trim_ascii_start().starts_with(b"{");
+    if !object && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "body",
+            "must be a JSON object",
+        )]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
         let field = e.path().to_string();
         let problem = json_problem(e, "");
-        let object = bytes.trim_ascii_start().starts_with(b"{");
-        if well_formed && !object {
-            ApiError::validation(vec![FieldError::new("body", "must be a JSON object")])
-        } else if well_formed && problem.status() == StatusCode::BAD_REQUEST {
+        if well_formed && problem.status() == StatusCode::BAD_REQUEST {
             ApiError::validation(vec![FieldError::new(
                 field,
                 "wrong type here: see the request schema in /openapi.json",

@@ -414,11 +414,11 @@ async fn wait_with(
     params(("status" = Option<super::openapi::JobStatus>, Query),
            ("kind" = Option<jobs::JobKind>, Query),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "page size, 1 to 500 (default 50)"),
-           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (a job id, format uuid)"),
+           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (a job id, format uuid): only jobs submitted before that job. In the default order (newest first) this pages; with another `sort`/`order` it is a filter and `offset` pages within it"),
            ("include" = Option<super::openapi::ListInclude>, Query, description = "`spec` to add each job's spec (pages then hold at most 8 MiB of specs)"),
            ("sort" = Option<super::openapi::ListSort>, Query, description = "column to sort on (default `created`); jobs without a value in it come last"),
            ("order" = Option<super::openapi::ListOrder>, Query, description = "`asc` or `desc` (default `desc`)"),
-           ("offset" = Option<i64>, Query, minimum = 0, maximum = 1000000, description = "jobs to skip (paging in any order; `cursor` pages only the default order)"),
+           ("offset" = Option<i64>, Query, minimum = 0, maximum = 1000000, description = "jobs to skip (paging in any order; `next_offset` of the previous page)"),
            ("q" = Option<String>, Query, max_length = 200, description = "case-insensitive substring of the job's name"),
            ("name" = Option<String>, Query, max_length = 200, description = "only jobs with exactly this name (case-sensitive)"),
            ("tag" = Option<String>, Query, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._:/=+-]+$", description = "only jobs carrying this tag (exact match)")),
@@ -523,31 +523,6 @@ pub async fn list(
         errors.push(FieldError::new(
             "q",
             format!("must be at most {MAX_SEARCH_CHARS} characters"),
-        ));
-    }
-    if let Some(name) = &q.name
-        && name.chars().count() > MAX_NAME_CHARS
-    {
-        errors.push(FieldError::new(
-            "name",
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        ));
-    }
-    if let Some(tag) = &q.tag {
-        let mut tag_errors = Vec::new();
-        super::labels::check_tags(std::slice::from_ref(tag), "tag", &mut tag_errors);
-        errors.extend(
-            tag_errors
-                .into_iter()
-                .map(|e| FieldError::new("tag", e.message)),
-        );
-    }
-    let default_order = sort == SortKey::Created && descending && offset == 0;
-    if q.cursor.is_some() && !default_order {
-        errors.push(FieldError::new(
-            "cursor",
-            "pages only the default order (sort=created, order=desc) without offset; \
-             page other orders with `offset`",
         ));
     }
     if !errors.is_empty() {

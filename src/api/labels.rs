@@ -115,9 +115,10 @@ pub fn request_digest(body: &Value) -> String {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelsPatch {
-    /// The job's new tags (replacing all of them; `[]` removes them).
-    #[serde(default)]
-    pub tags: Option<Vec<String>>,
+    /// The job's new tags (replacing all of them; `[]` removes them; `null` is refused).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Option<Option<Vec<String>>>,
     /// The job's new notes; `null` removes them.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -155,8 +156,13 @@ pub async fn patch(
     })?;
     let patch: LabelsPatch = parse_json(&body)?;
     let mut errors = Vec::new();
-    if let Some(tags) = &patch.tags {
-        check_tags(tags, "tags", &mut errors);
+    match &patch.tags {
+        Some(Some(tags)) => check_tags(tags, "tags", &mut errors),
+        Some(None) => errors.push(FieldError::new(
+            "tags",
+            "must be an array of tags (`[]` removes them all), not null",
+        )),
+        None => {}
     }
     check_notes(patch.notes.clone().flatten().as_deref(), &mut errors);
     if patch.tags.is_none() && patch.notes.is_none() {
@@ -169,7 +175,7 @@ pub async fn patch(
         .store
         .set_job_labels(
             &id,
-            patch.tags.as_deref(),
+            patch.tags.as_ref().and_then(|t| t.as_deref()),
             patch.notes.as_ref().map(Option::as_deref),
         )
         .await?

@@ -115,6 +115,7 @@ impl Modify for Contract {
             ("EvolutionSpec", evolution_spec()),
             ("LifJobSpec", lif_spec()),
             ("DatasetUpload", dataset_upload()),
+            ("LabelsPatch", labels_patch()),
         ] {
             components.schemas.insert(name.into(), schema_of(schema));
         }
@@ -420,6 +421,25 @@ fn tags_schema() -> Value {
         "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_CHARS,
                   "pattern": "^[A-Za-z0-9._:/=+-]+$"},
     })
+}
+
+/// `PATCH /v1/jobs/{id}` body: the bounds `labels::patch` enforces (at least one field).
+fn labels_patch() -> Value {
+    let mut schema = described(
+        object(
+            json!({
+                "tags": described(tags_schema(), &format!("the job's new tags, replacing all of them (`[]` removes them); {TAGS_DESCRIPTION}")),
+                "notes": described(
+                    nullable(json!({"type": "string", "maxLength": MAX_NOTES_CHARS})),
+                    "the job's new notes (at most 10,000 characters); `null` removes them",
+                ),
+            }),
+            &[],
+        ),
+        "What is given is replaced, what is absent is kept; give `tags`, `notes` or both.",
+    );
+    schema["minProperties"] = json!(1);
+    schema
 }
 
 /// `SubmitRequest` (a `oneOf` by `kind`) and one request schema per kind.

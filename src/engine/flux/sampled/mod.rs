@@ -516,10 +516,18 @@ fn model_estimate(net: &Network, records: &Records, samples: u64) -> ModelEstima
 fn warn_if_undersampled(mi: &MiEstimate, samples: u64, warnings: &mut Vec<String>) {
     let bias = mi.distinct_transitions as f64 / (2.0 * samples as f64 * std::f64::consts::LN_2);
     if bias > 0.01 {
+        // With most transitions seen once the first-order term no longer bounds the bias.
+        let size = if mi.distinct_transitions * 10 > samples {
+            format!(
+                "the transition space is undersampled, so their bias exceeds even the \
+                 first-order (Miller–Madow) term of {bias:.3} bits"
+            )
+        } else {
+            format!("a first-order bias of {bias:.3} bits in the plug-in estimate")
+        };
         warnings.push(format!(
             "Plug-in and Miller–Madow estimates are dominated by bias: {} of the {} sampled \
-             transitions are distinct, a bias of order {bias:.3} bits in the plug-in estimate; \
-             compare them with mi_bits only as a check.",
+             transitions are distinct; {size}; compare them with mi_bits only as a check.",
             mi.distinct_transitions, samples
         ));
     }
