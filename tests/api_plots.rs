@@ -238,7 +238,13 @@ async fn bad_names_sizes_and_ids() {
     assert_eq!(status, 200, "{body}");
     let id = body["id"].as_str().unwrap().to_string();
 
-    for bad in ["fitness.svg", "weights", "weights.png", "..svg"] {
+    for bad in [
+        "fitness.svg",
+        "weights",
+        "weights.gif",
+        "..svg",
+        "weights.png.svg",
+    ] {
         let r = s
             .client
             .get(s.url(&format!("/v1/jobs/{id}/plots/{bad}")))
@@ -250,7 +256,8 @@ async fn bad_names_sizes_and_ids() {
         let problem: Value = r.json().await.unwrap();
         let detail = problem["detail"].as_str().unwrap();
         assert!(
-            detail.contains("ic_scatter.svg, weights.svg, attractor_periods.svg, correlation.svg"),
+            detail.contains("ic_scatter.svg, weights.svg, attractor_periods.svg, correlation.svg")
+                && detail.contains(".png and .pdf"),
             "{bad}: {detail}"
         );
     }
@@ -348,5 +355,185 @@ async fn lif_plots_while_queued_running_and_after() {
         body["detail"].as_str().unwrap().contains("confusion"),
         "{body}"
     );
+    s.stop().await;
+}
+
+/// GETs `path`; returns status, content type and the body's bytes.
+async fn fetch(s: &TestServer, path: &str) -> (u16, String, Vec<u8>) {
+    let r = s.client.get(s.url(path)).send().await.unwrap();
+    let status = r.status().as_u16();
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+    (status, content_type, r.bytes().await.unwrap().to_vec())
+}
+
+fn circles(svg: &[u8]) -> usize {
+    let text = String::from_utf8(svg.to_vec()).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count()
+}
+
+/// Figures people put in papers: each plot as SVG, PNG and PDF (by extension or `?format=`),
+/// log axes and fixed bounds on line and scatter plots, 422s naming the parameter otherwise.
+#[tokio::test]
+async fn figures_download_as_svg_png_and_pdf_with_log_axes_and_bounds() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .post(
+            "/v1/jobs?wait=60",
+            json!({"kind": "mi", "spec": mi_spec(2)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mi = body["id"].as_str().unwrap().to_string();
+    let (status, body) = s
+        .post(
+            "/v1/jobs?wait=60",
+            json!({"kind": "evolution", "spec": evolution_spec("weighted", 300)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let evo = body["id"].as_str().unwrap().to_string();
+
+    for name in MI_PLOTS {
+        for (path, content_type) in [
+            (format!("/v1/jobs/{mi}/plots/{name}.png"), "image/png"),
+            (
+                format!("/v1/jobs/{mi}/plots/{name}.svg?format=png&scale=1"),
+                "image/png",
+            ),
+            (format!("/v1/jobs/{mi}/plots/{name}.pdf"), "application/pdf"),
+            (
+                format!("/v1/jobs/{mi}/plots/{name}.svg?format=pdf"),
+                "application/pdf",
+            ),
+            (
+                format!("/v1/jobs/{mi}/plots/{name}.svg?format=svg"),
+                "image/svg+xml",
+            ),
+        ] {
+            let (status, ct, bytes) = fetch(&s, &path).await;
+            assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&bytes));
+            assert_eq!(ct, content_type, "{path}");
+            match content_type {
+                "image/png" => {
+                    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{path}");
+                    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+                    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+                    let scale = if path.contains("scale=1") { 1 } else { 2 };
+                    assert_eq!((width, height), (600 * scale, 400 * scale), "{path}");
+                    assert!(bytes.len() > 5_000, "{path}: {} bytes", bytes.len());
+                }
+                "application/pdf" => {
+                    assert!(bytes.starts_with(b"%PDF-"), "{path}");
+                    assert!(bytes.len() > 5_000, "{path}: {} bytes", bytes.len());
+                }
+                _ => {
+                    roxmltree::Document::parse(std::str::from_utf8(&bytes).unwrap()).unwrap();
+                }
+            }
+        }
+    }
+    // Rendering is deterministic: the same request gives the same bytes.
+    let once = fetch(&s, &format!("/v1/jobs/{mi}/plots/ic_scatter.png"))
+        .await
+        .2;
+    let again = fetch(&s, &format!("/v1/jobs/{mi}/plots/ic_scatter.png"))
+        .await
+        .2;
+    assert_eq!(once, again);
+
+    // Log generation axis: decade ticks in data units.
+    let (status, _, bytes) =
+        fetch(&s, &format!("/v1/jobs/{evo}/plots/fitness.svg?log_x=true")).await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(bytes).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let ticks: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    assert!(ticks.contains(&"10") && ticks.contains(&"100"), "{ticks:?}");
+    let linear = fetch(&s, &format!("/v1/jobs/{evo}/plots/fitness.svg"))
+        .await
+        .2;
+    assert_ne!(linear, text.as_bytes());
+
+    // Fixed bounds clip the scatter: fewer points drawn inside a narrower x range.
+    let all = circles(
+        &fetch(&s, &format!("/v1/jobs/{mi}/plots/ic_scatter.svg"))
+            .await
+            .2,
+    );
+    let (_, result) = s.get(&format!("/v1/jobs/{mi}/result")).await;
+    let mut c: Vec<f64> = result["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["correlation_rms"].as_f64().unwrap())
+        .collect();
+    c.sort_by(f64::total_cmp);
+    let cut = (c[c.len() / 2] + c[c.len() / 2 + 1]) / 2.0;
+    let (status, _, bytes) = fetch(
+        &s,
+        &format!("/v1/jobs/{mi}/plots/ic_scatter.svg?x_min={cut}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let kept = circles(&bytes);
+    assert!(kept < all, "{kept} of {all} circles with x_min={cut}");
+
+    for (query, field) in [
+        ("format=gif", "format"),
+        ("scale=9", "scale"),
+        ("log_x=maybe", "log_x"),
+        ("y_min=nan", "y_min"),
+        ("x_max=1e13", "x_max"),
+    ] {
+        let (status, problem) = s
+            .get(&format!("/v1/jobs/{mi}/plots/ic_scatter.svg?{query}"))
+            .await;
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
+    }
+    let (status, problem) = s
+        .get(&format!("/v1/jobs/{mi}/plots/ic_scatter.png?format=pdf"))
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "format");
+    // Combinations that cannot apply are dropped, said in a header, and the plot is drawn.
+    for (path, says) in [
+        (
+            format!("/v1/jobs/{mi}/plots/ic_scatter.svg?x_min=2&x_max=1"),
+            "x_min and x_max",
+        ),
+        (
+            format!("/v1/jobs/{mi}/plots/ic_scatter.svg?log_y=true&y_min=0"),
+            "y_min",
+        ),
+        (
+            format!("/v1/jobs/{mi}/plots/weights.svg?log_x=1"),
+            "no two numeric axes",
+        ),
+    ] {
+        let r = s.client.get(s.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let ignored = r.headers()["fluxlab-view-ignored"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(ignored.contains(says), "{path}: {ignored}");
+        roxmltree::Document::parse(&r.text().await.unwrap()).unwrap();
+    }
+    let r = s
+        .client
+        .get(s.url(&format!("/v1/jobs/{mi}/plots/ic_scatter.svg?log_x=true")))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("fluxlab-view-ignored").is_none());
     s.stop().await;
 }

@@ -238,8 +238,23 @@ export function renderJob(main, id, { signal }) {
     let entry = figures.get(plot.name);
     if (!entry) {
       const body = h('div', { class: 'plot-body' }, h('p', { class: 'muted small' }, 'Loading…'));
+      const note = h('span', { class: 'muted small', role: 'status' });
+      // Figures for papers: the server renders PNG and PDF with an embedded font.
+      const saves = ['svg', 'png', 'pdf'].map((format) => h('button', {
+        type: 'button', class: 'secondary small', 'data-format': format,
+        title: `Download this plot as ${format.toUpperCase()}`,
+        onclick: async () => {
+          const filename = `${id}-${plot.name}.${format}`;
+          note.textContent = '';
+          try {
+            await download(plot.url.replace(/\.svg$/, `.${format}`), filename);
+            note.textContent = `Downloaded ${filename}.`;
+          } catch (err) { note.textContent = `Download failed: ${err.message}`; }
+        },
+      }, format.toUpperCase()));
       const figure = h('figure', { class: 'plot', 'data-plot': plot.name },
-        body, h('figcaption', { class: 'visually-hidden' }, plot.title || plot.name));
+        body, h('div', { class: 'plot-tools' }, ...saves, note),
+        h('figcaption', { class: 'visually-hidden' }, plot.title || plot.name));
       entry = { figure, body, text: '' };
       figures.set(plot.name, entry);
       plotsBox.append(figure);

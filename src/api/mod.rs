@@ -112,7 +112,7 @@ pub struct AppState {
         openapi::JobStatus,
         openapi::ListInclude,
         openapi::ListSort,
-        openapi::ListOrder
+        openapi::ListOrder, openapi::PlotFormat
     )),
     modifiers(&Contract)
 )]

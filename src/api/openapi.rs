@@ -92,6 +92,16 @@ pub enum ListSort {
 }
 
 /// `GET /v1/jobs?order=` (documentation only).
+/// The formats a plot is served in (`?format=` of `GET /v1/jobs/{id}/plots/{name}.svg`).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum PlotFormat {
+    Svg,
+    Png,
+    Pdf,
+}
+
 #[derive(ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[allow(dead_code)]

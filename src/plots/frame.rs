@@ -50,14 +50,34 @@ pub struct Axes<'s> {
     pub grid: Grid,
     pub x_ticks: usize,
     pub y_ticks: usize,
+    /// Log axes: the chart is in log10 coordinates, ticks are labelled in data units.
+    pub log_x: bool,
+    pub log_y: bool,
+}
+
+fn linear_tick(v: &f64) -> String {
+    style::tick(*v)
+}
+
+/// A tick on a log axis (at log10 of the value): decades exactly, others to two significant
+/// digits (3.2, not 3.162).
+fn log_tick(v: &f64) -> String {
+    let value = 10f64.powf(*v);
+    if (v - v.round()).abs() < 1e-9 {
+        return style::tick(10f64.powf(v.round()));
+    }
+    let unit = 10f64.powf(value.abs().log10().floor() - 1.0);
+    style::tick((value / unit).round() * unit)
 }
 
 /// Draws the axes, ticks (formatted by [`style::tick`]) and grid of `chart`.
 pub fn draw_axes(chart: &mut XyChart, theme: &Theme, axes: Axes) -> DrawResult {
+    let x_tick: fn(&f64) -> String = if axes.log_x { log_tick } else { linear_tick };
+    let y_tick: fn(&f64) -> String = if axes.log_y { log_tick } else { linear_tick };
     let mut mesh = chart.configure_mesh();
     mesh.y_desc(axes.y)
-        .x_label_formatter(&|v| style::tick(*v))
-        .y_label_formatter(&|v| style::tick(*v))
+        .x_label_formatter(&x_tick)
+        .y_label_formatter(&y_tick)
         .label_style((FONT, theme.tick))
         .axis_desc_style((FONT, theme.label))
         .light_line_style(WHITE.mix(0.0))

@@ -68,6 +68,8 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
         grid: Grid::Horizontal,
         x_ticks: 8,
         y_ticks: 6,
+        log_x: false,
+        log_y: false,
     };
     draw_axes(&mut chart, theme, axes)?;
     let several = groups.len() > 1;

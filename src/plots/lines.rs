@@ -4,9 +4,11 @@ use plotters::prelude::*;
 
 use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
 use super::style::{self, Area, DrawResult, Theme, palette};
+use super::view::{View, clip_polyline};
 use super::{LineFigure, LinePanel};
 
-pub fn draw(area: &Area, theme: &Theme, fig: &LineFigure) -> DrawResult {
+pub fn draw(area: &Area, theme: &Theme, fig: &LineFigure, view: &View) -> DrawResult {
+    let fig = &view.lines(fig);
     let x_extent = style::extent(fig.panels.iter().flat_map(|p| {
         p.lines
             .iter()
@@ -16,13 +18,13 @@ pub fn draw(area: &Area, theme: &Theme, fig: &LineFigure) -> DrawResult {
     let Some((x_lo, x_hi)) = x_extent else {
         return style::placeholder(area, theme, &fig.title, "no finite data points to plot");
     };
-    let (x_lo, x_hi) = style::widen(x_lo, x_hi);
+    let (x_lo, x_hi) = view.x_bounds(style::widen(x_lo, x_hi));
     let body = style::title_block(area, theme, &fig.title, fig.subtitle.as_deref())?;
     let panels = body.split_evenly((fig.panels.len().max(1), 1));
     let last = fig.panels.len().saturating_sub(1);
     for (i, (panel, part)) in fig.panels.iter().zip(&panels).enumerate() {
         let x_label = (i == last).then_some(fig.x_label.as_str());
-        draw_panel(part, theme, panel, (x_lo, x_hi), x_label)?;
+        draw_panel(part, theme, panel, (x_lo, x_hi), x_label, view)?;
     }
     Ok(())
 }
@@ -80,8 +82,9 @@ fn draw_panel(
     panel: &LinePanel,
     (x_lo, x_hi): (f64, f64),
     x_label: Option<&str>,
+    view: &View,
 ) -> DrawResult {
-    let (y_lo, y_hi) = y_extent(panel).unwrap_or((0.0, 1.0));
+    let (y_lo, y_hi) = view.y_bounds(y_extent(panel).unwrap_or((0.0, 1.0)));
     // Upper panels of a stack show only tick labels under them.
     let x_label_area = if x_label.is_some() {
         theme.x_label_area()
@@ -95,6 +98,8 @@ fn draw_panel(
         grid: Grid::Both,
         x_ticks: 8,
         y_ticks: 5,
+        log_x: view.log_x,
+        log_y: view.log_y,
     };
     draw_axes(&mut chart, theme, axes)?;
 
@@ -103,7 +108,8 @@ fn draw_panel(
         let finite: Vec<_> = thin(&band.points)
             .iter()
             .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite())
-            .copied()
+            .filter(|p| (x_lo..=x_hi).contains(&p.0))
+            .map(|p| (p.0, p.1.clamp(y_lo, y_hi), p.2.clamp(y_lo, y_hi)))
             .collect();
         if !finite.is_empty() {
             let mut outline: Vec<(f64, f64)> = finite.iter().map(|p| (p.0, p.2)).collect();
@@ -128,7 +134,12 @@ fn draw_panel(
             theme.stroke
         };
         let style = colour.stroke_width(stroke);
-        let parts = segments(&thin(&line.points));
+        // plotters does not clip paths in SVG: cut the line at the edges of the view.
+        let parts = segments(&clip_polyline(
+            &thin(&line.points),
+            (x_lo, x_hi),
+            (y_lo, y_hi),
+        ));
         let single: Vec<(f64, f64)> = parts
             .iter()
             .filter(|s| s.len() == 1)

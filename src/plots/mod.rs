@@ -6,6 +6,7 @@
 //! plotters' SVG backend. Text stays SVG `<text>` with generic font families, so no font files
 //! are read and the SVG scales cleanly for print.
 
+pub mod export;
 mod frame;
 mod heatmap;
 mod histogram;
@@ -14,8 +15,10 @@ mod raster;
 mod scatter;
 pub mod sources;
 pub mod style;
+mod view;
 
 pub use sources::{JobData, PlotInfo, catalogue, figure};
+pub use view::View;
 
 use style::ColourMap;
 
@@ -169,11 +172,26 @@ pub enum Figure {
     },
 }
 
-/// Renders a figure to an SVG document.
+/// Renders a figure to an SVG document, both axes fitted to the data.
 pub fn render(figure: &Figure, size: Size) -> Result<String, String> {
+    render_with(figure, size, &View::default())
+}
+
+/// True when `view` (log axes, fixed bounds) can apply to `figure`: figures with two numeric
+/// axes (lines, scatter plots), and placeholders, which have no axes to change.
+pub fn takes_view(figure: &Figure) -> bool {
+    matches!(
+        figure,
+        Figure::Lines(_) | Figure::Scatter(_) | Figure::Empty { .. }
+    )
+}
+
+/// Renders a figure to an SVG document with log axes and fixed bounds as `view` asks (for
+/// the figures where [`takes_view`] holds; others ignore it).
+pub fn render_with(figure: &Figure, size: Size, view: &View) -> Result<String, String> {
     style::to_svg(size, |area, theme| match figure {
-        Figure::Lines(f) => lines::draw(area, theme, f),
-        Figure::Scatter(f) => scatter::draw(area, theme, f),
+        Figure::Lines(f) => lines::draw(area, theme, f, view),
+        Figure::Scatter(f) => scatter::draw(area, theme, f, view),
         Figure::Heatmap(f) => heatmap::draw(area, theme, f),
         Figure::Histogram(f) => histogram::draw(area, theme, f),
         Figure::Raster(f) => raster::draw(area, theme, f),

@@ -44,6 +44,8 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
         grid: Grid::None,
         x_ticks: 8,
         y_ticks: 6,
+        log_x: false,
+        log_y: false,
     };
     draw_axes(&mut chart, theme, axes)?;
     let mut offset = 0.0;

@@ -5,12 +5,14 @@ use plotters::prelude::*;
 
 use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
 use super::style::{self, Area, ColourMap, DrawResult, Theme};
+use super::view::View;
 use super::{Point, ScatterFigure};
 
 /// Up to this many distinct group values get a legend entry each; more get a colour bar.
 const MAX_LEGEND_GROUPS: usize = 8;
 
-pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure) -> DrawResult {
+pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure, view: &View) -> DrawResult {
+    let fig = &view.scatter(fig);
     let points: Vec<Point> = fig
         .points
         .iter()
@@ -54,6 +56,13 @@ pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure) -> DrawResult {
     let (y_lo, y_hi) = style::extent(points.iter().map(|p| p.y).chain(curve_points.map(|p| p.1)))
         .map(|(a, b)| style::padded(a, b))
         .unwrap_or((0.0, 1.0));
+    let (x_lo, x_hi) = view.x_bounds((x_lo, x_hi));
+    let (y_lo, y_hi) = view.y_bounds((y_lo, y_hi));
+    // plotters does not clip in SVG: points outside fixed bounds are left out.
+    let points: Vec<Point> = points
+        .into_iter()
+        .filter(|p| (x_lo..=x_hi).contains(&p.x) && (y_lo..=y_hi).contains(&p.y))
+        .collect();
 
     let mut chart = xy_chart(
         &plot_area,
@@ -68,6 +77,8 @@ pub fn draw(area: &Area, theme: &Theme, fig: &ScatterFigure) -> DrawResult {
         grid: Grid::Both,
         x_ticks: 7,
         y_ticks: 6,
+        log_x: view.log_x,
+        log_y: view.log_y,
     };
     draw_axes(&mut chart, theme, axes)?;
 

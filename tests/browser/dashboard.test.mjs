@@ -81,6 +81,21 @@ test('its plots render inline as non-empty SVG', async () => {
   assert.equal(await page.locator('section[aria-labelledby="h-plots"]').isVisible(), true);
 });
 
+test('each plot downloads as SVG, PNG and PDF (checked by their bytes)', async () => {
+  await openJob(quickJob);
+  const figure = page.locator('#plots figure').first();
+  await figure.locator('svg').waitFor({ timeout: 20000 });
+  const name = await figure.getAttribute('data-plot');
+  const magic = { svg: '<svg', png: '\x89PNG', pdf: '%PDF' };
+  for (const format of ['svg', 'png', 'pdf']) {
+    const [file] = await Promise.all([page.waitForEvent('download'), figure.locator(`button[data-format="${format}"]`).click()]);
+    assert.equal(file.suggestedFilename(), `${quickJob}-${name}.${format}`);
+    const bytes = readFileSync(await file.path());
+    assert.ok(bytes.length > 1000, `${format}: ${bytes.length} bytes`);
+    assert.ok(bytes.toString('latin1').includes(magic[format]), `${format} magic bytes`);
+  }
+});
+
 test('the job page inlines listed plots safely (plot answers stubbed in the browser)', async () => {
   // Checks the client half of the plots contract on its own: listing, fetch, sanitising, scaling.
   const context = page.context();
