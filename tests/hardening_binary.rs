@@ -156,8 +156,14 @@ fn closed_within(stream: &mut TcpStream, secs: u64) -> bool {
     }
 }
 
+/// The two tests that open dozens of raw connections run one at a time: run together, the
+/// cap test's probe was answered 200 (reproducible locally; the exact interaction between the
+/// two tests' sockets is not yet understood, see the issue note).
+static RAW_SOCKETS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn half_sent_requests_slow_bodies_and_idle_connections_are_closed() {
+    let _one_at_a_time = RAW_SOCKETS.lock().unwrap_or_else(|e| e.into_inner());
     let s = Binary::start(&["--header-timeout-secs", "1", "--body-idle-secs", "1"]);
     std::thread::sleep(Duration::from_millis(300));
     // Sockets only: the SQLite pool opens database files on demand meanwhile.
@@ -211,11 +217,13 @@ fn probe(addr: (&str, u16)) -> String {
 
 #[test]
 fn connections_over_the_cap_get_503_and_the_server_keeps_serving() {
+    let _one_at_a_time = RAW_SOCKETS.lock().unwrap_or_else(|e| e.into_inner());
     let s = Binary::start(&["--max-connections", "20", "--header-timeout-secs", "30"]);
     let addr = ("127.0.0.1", s.port);
-    // One CI run on a loaded machine saw the first probe answered 200 (cause not found: the
-    // held connections are accepted before the probe, FIFO). The probe is repeated a few
-    // times; a cap that is not enforced fails every one of them.
+    // The probe is repeated a few times (a slot may be free for a moment while the server is
+    // loaded); a cap that is not enforced fails every one of them. (CI once saw 200s here
+    // because two tests were handed the same free port and talked to one server; `Binary`
+    // now checks that the server answering is its own child.)
     let held: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(addr).unwrap()).collect();
     let mut answers = Vec::new();
     for _ in 0..5 {

@@ -50,40 +50,55 @@ impl Binary {
         server
     }
 
-    /// `fluxlab serve` on `db` with `extra` flags; waits until `/healthz` answers.
+    /// `fluxlab serve` on `db` with `extra` flags; waits until it listens.
+    ///
+    /// The port comes from [`free_port`], which another test may be handed at the same time:
+    /// then one of the two servers cannot bind and exits, and a plain "does the port answer"
+    /// check would hand this test the other test's server. So readiness is "our child is alive
+    /// and holds a socket, and the port answers"; a child that exited is started again on
+    /// another port.
     pub fn start_on(db: &str, extra: &[&str]) -> Binary {
-        let port = free_port();
-        let mut args: Vec<String> = [
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            db,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(env!("CARGO_BIN_EXE_fluxlab"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start fluxlab");
-        let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        'attempt: for _ in 0..5 {
+            let port = free_port();
+            let mut args: Vec<String> = [
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                db,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let mut child = Command::new(env!("CARGO_BIN_EXE_fluxlab"))
+                .args(&args)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start fluxlab");
+            loop {
+                assert!(Instant::now() < deadline, "server did not start");
+                if child.try_wait().expect("child status").is_some() {
+                    continue 'attempt; // e.g. the port was taken meanwhile
+                }
+                if holds_socket(child.id())
+                    && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                {
+                    return Binary {
+                        child,
+                        base: format!("http://127.0.0.1:{port}"),
+                        port,
+                        db: db.to_string(),
+                        _dir: None,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-        Binary {
-            child,
-            base,
-            port,
-            db: db.to_string(),
-            _dir: None,
-        }
+        panic!("server did not start in 5 attempts");
     }
 
     pub fn pid(&self) -> u32 {
@@ -147,4 +162,14 @@ fn sigterm(pid: u32) {
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
+}
+
+/// True when process `pid` has a socket open (a SQLite server's only socket is its listener).
+fn holds_socket(pid: u32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .any(|target| target.to_string_lossy().starts_with("socket:"))
+        })
+        .unwrap_or(false)
 }
