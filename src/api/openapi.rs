@@ -1167,12 +1167,20 @@ fn lif_dataset() -> Value {
             "properties": props,
             "required": ["task"],
             "description": format!(
-                "{description} train + test ≤ {MAX_SYNTHETIC_SAMPLES}. Use with \
-                 `{{\"type\": \"raster\", \"steps\": <the task's steps>}}`."
+                "{description} train + test ≤ {MAX_SYNTHETIC_SAMPLES}. Fields of the job \
+                 spec left out take the synthetic defaults: `encoding` \
+                 `{{\"type\": \"raster\", \"steps\": <the task's steps>}}`, one layer of \
+                 {units} LIF neurons, a fixed leaky-integrator read-out (λ_out 0.5, decoded by \
+                 its maximum), Adam lr 0.01, batch 32, {epochs} epochs (the settings of the \
+                 paired operating-mode experiment, BENCHMARKS.md).",
+                units = crate::jobs::lif::synthetic_defaults::SYNTHETIC_UNITS,
+                epochs = crate::jobs::lif::synthetic_defaults::SYNTHETIC_EPOCHS,
             ),
         })
     };
     let steps = |default: i64| with_default(int(2, MAX_STEPS as i64), default);
+    let coincidence = crate::engine::lif::CoincidenceSpec::default();
+    let integration = crate::engine::lif::IntegrationSpec::default();
     // threshold + spread ≤ channels × steps, spread ≥ 1.
     let max_cells = 256 * MAX_STEPS as i64;
     let synthetic = described(
@@ -1181,9 +1189,9 @@ fn lif_dataset() -> Value {
                 task(
                     "coincidence",
                     json!({
-                        "steps": steps(20),
+                        "steps": steps(coincidence.steps as i64),
                         "window": described(
-                            with_default(int(1, MAX_STEPS as i64 - 2), 2),
+                            with_default(int(1, MAX_STEPS as i64 - 2), coincidence.window as i64),
                             "at most steps − 2",
                         ),
                     }),
@@ -1192,13 +1200,13 @@ fn lif_dataset() -> Value {
                 task(
                     "integration",
                     json!({
-                        "steps": steps(40),
-                        "threshold": with_default(int(0, max_cells - 1), 6),
+                        "steps": steps(integration.steps as i64),
+                        "threshold": with_default(int(0, max_cells - 1), integration.threshold as i64),
                         "spread": described(
-                            with_default(int(1, max_cells), 4),
+                            with_default(int(1, max_cells), integration.spread as i64),
                             "at most threshold + 1; threshold + spread ≤ channels × steps",
                         ),
-                        "margin": with_default(uint(), 0),
+                        "margin": with_default(uint(), integration.margin as i64),
                     }),
                     "n spikes; class 1 iff n > threshold.",
                 ),

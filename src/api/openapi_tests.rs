@@ -257,8 +257,8 @@ fn valid_specs() -> Vec<(JobKind, Value)> {
         (
             JobKind::Lif,
             json!({
+                // No encoding: the synthetic defaults fill it (and the network) in.
                 "dataset": {"synthetic": {"task": "integration", "train": 20, "test": 10}},
-                "encoding": {"type": "raster", "steps": 40},
                 "split": null,
                 "loss": "mse",
             }),

@@ -57,4 +57,24 @@ impl Dataset {
         }
         Ok((self.slice(0, train), self.slice(count - test, count)))
     }
+
+    /// [`Dataset::split`] that keeps this dataset's buffer as the training set (only the test
+    /// set is copied), so loading a large set peaks at the data plus its test part rather than
+    /// at twice the data.
+    pub fn into_split(
+        mut self,
+        train: usize,
+        test: usize,
+    ) -> Result<(Dataset, Dataset), SplitError> {
+        let count = self.len();
+        if train.saturating_add(test) > count {
+            return Err(SplitError { train, test, count });
+        }
+        let test_set = self.slice(count - test, count);
+        self.images.truncate(train * self.features);
+        self.images.shrink_to_fit();
+        self.labels.truncate(train);
+        self.labels.shrink_to_fit();
+        Ok((self, test_set))
+    }
 }

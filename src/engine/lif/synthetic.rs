@@ -27,7 +27,7 @@ impl Default for CoincidenceSpec {
         CoincidenceSpec {
             channels: 4,
             steps: 20,
-            window: 2,
+            window: 1,
             train: 2000,
             test: 500,
         }
@@ -53,10 +53,10 @@ impl Default for IntegrationSpec {
     fn default() -> Self {
         IntegrationSpec {
             channels: 4,
-            steps: 40,
+            steps: 80,
             threshold: 6,
-            spread: 4,
-            margin: 0,
+            spread: 3,
+            margin: 2,
             train: 2000,
             test: 500,
         }

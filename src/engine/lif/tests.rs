@@ -486,4 +486,15 @@ fn mnist10k_is_embedded_with_its_fixed_split() {
     assert_eq!((train.len(), test.len()), (8000, 2000));
     assert_eq!(test.sample(1999), d.sample(9999));
     assert!(d.split(8000, 2001).is_err());
+    let (own_train, own_test) = d.clone().into_split(300, 200).unwrap();
+    let (train, test) = d.split(300, 200).unwrap();
+    assert_eq!(
+        (own_train.images, own_train.labels),
+        (train.images, train.labels)
+    );
+    assert_eq!(
+        (own_test.images, own_test.labels),
+        (test.images, test.labels)
+    );
+    assert!(d.into_split(8000, 2001).is_err());
 }

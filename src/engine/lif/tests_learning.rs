@@ -84,6 +84,7 @@ fn coincidence() -> SyntheticSpec {
 
 fn integration() -> SyntheticSpec {
     SyntheticSpec::Integration(IntegrationSpec {
+        steps: 40,
         spread: 3,
         margin: 2,
         ..IntegrationSpec::default()

@@ -53,7 +53,7 @@ pub fn load(spec: &LifJobSpec, seed: u64, ctx: &dyn JobContext) -> Result<Data, 
     };
     let Split { train, test } = spec.split.unwrap_or(default);
     let (train, test) = all
-        .split(train, test)
+        .into_split(train, test)
         .map_err(|e| JobError::Invalid(format!("split: {e}")))?;
     Ok(Data { train, test, name })
 }

@@ -5,6 +5,7 @@ pub mod data;
 pub mod model;
 pub mod result;
 pub mod spec;
+pub mod synthetic_defaults;
 pub mod validate;
 
 use std::time::Instant;
@@ -17,14 +18,16 @@ use crate::engine::lif::{TrainError, TrainState, init_state, train_epoch};
 use crate::jobs::validation::{fresh_seed, parse_spec};
 use crate::jobs::{FieldError, JobContext, JobError, JobOutcome, Limits, read_stored, to_document};
 pub use spec::{DatasetInfo, LifJobSpec};
+pub use synthetic_defaults::{default_task, fill_synthetic_defaults, synthetic_network};
 
 /// Parses, checks and normalises a `lif` spec. `uploaded` is the dataset named by
 /// `spec.dataset.id`, looked up by the caller (`None` when there is none).
 pub fn validate(
-    spec: Value,
+    mut spec: Value,
     _limits: &Limits,
     uploaded: Option<&DatasetInfo>,
 ) -> Result<Value, Vec<FieldError>> {
+    fill_synthetic_defaults(&mut spec);
     let mut parsed: LifJobSpec = parse_spec(spec)?;
     let mut errors = Vec::new();
     let shape = validate::check_dataset(&parsed, uploaded, &mut errors);
