@@ -50,8 +50,26 @@ function miSummary(r) {
       h('td', { class: 'n' }, n.attractors ? attractorCount(n.attractors) : '—'), h('td', { class: 'n' }, num(n.attractors?.mean_period)))))));
   // A single sampled network shows its warnings with its estimates already.
   const warnings = single && first.sampled ? [] : nets.flatMap((n) => n.sampled?.warnings || []);
-  return h('div', {}, top, single && first.sampled ? sampledEstimates(first) : null, table,
+  return h('div', {}, top, single && first.sampled ? sampledEstimates(first) : null, sweepTable(r), table,
     warnings.length ? h('p', { class: 'warning' }, `Sampling warnings: ${[...new Set(warnings)].join('; ')}`) : null);
+}
+
+/** Per swept value: mean ± s.d. over replicates of I and C, attractor statistics. */
+function sweepTable(r) {
+  const points = r.summary?.sweep;
+  if (!points || !points.length) return null;
+  const pm = (m, sd) => (m === null || m === undefined ? '—' : sd === null || sd === undefined ? num(m, 4) : `${num(m, 4)} ± ${num(sd, 2)}`);
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'sweep' },
+    h('caption', {}, 'Per swept value (mean ± s.d. over replicates)'),
+    h('thead', {}, h('tr', {}, ['Value', 'Networks', 'I (bits)', 'C', 'Attractors (mean)', 'Mean period (mean)']
+      .map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, points.map((p) => h('tr', {},
+      h('td', { class: 'n' }, num(p.value)),
+      h('td', { class: 'n' }, p.mi_networks === p.networks ? num(p.networks) : `${num(p.networks)} (${num(p.mi_networks)} with I)`),
+      h('td', { class: 'n' }, pm(p.mi_bits_mean, p.mi_bits_sd)),
+      h('td', { class: 'n' }, pm(p.correlation_rms_mean, p.correlation_rms_sd)),
+      h('td', { class: 'n' }, num(p.attractors_mean, 3)),
+      h('td', { class: 'n' }, num(p.mean_period_mean, 3)))))));
 }
 
 /** The attractor count, with the random starts that found none when there were any. */

@@ -270,6 +270,36 @@ test('a lif job shows its test accuracy and plots, and lif accuracy curves compa
   assert.match(await page.locator('#chart svg .legend').textContent(), /lif seed 2/);
 });
 
+test('an mi sweep shows I and C per swept value: table of the result\'s means and the sweep plot', async () => {
+  const job = await api('/v1/jobs?wait=60', {
+    method: 'POST',
+    body: JSON.stringify({
+      kind: 'mi', name: 'sweep check',
+      spec: { network: { ensemble: { type: 'gaussian', n: 6, std: 1.0, replicates: 3 }, sweep: { param: 'std', values: [0.5, 1, 2] } }, method: 'exact', attractors: true, seed: 3 },
+    }),
+  });
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const points = job.result.summary.sweep;
+  assert.deepEqual(points.map((p) => p.value), [0.5, 1, 2]);
+  for (const p of points) {
+    const mi = job.result.networks.filter((n) => n.params.std === p.value).map((n) => n.mi_bits);
+    assert.ok(Math.abs(p.mi_bits_mean - mi.reduce((a, b) => a + b, 0) / mi.length) < 1e-12);
+  }
+  await openJob(job.id);
+  const rows = page.locator('#result table.sweep tbody tr');
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 3);
+  for (const [k, p] of points.entries()) {
+    const cells = await rows.nth(k).locator('td').allInnerTexts();
+    const shown = Number(p.mi_bits_mean.toPrecision(4)).toString();
+    assert.ok(cells[2].startsWith(`${shown} ± `), `${cells[2]} vs ${p.mi_bits_mean}`);
+  }
+  const plot = page.locator('#plots figure[data-plot="sweep"] svg');
+  await plot.waitFor({ timeout: 20000 });
+  assert.match(await plot.innerHTML(), /replicates per value; mean ± 1 s\.d\./);
+  await shot('job-mi-sweep');
+});
+
 test('a sampled mi job shows every estimate with its error, and its warnings', async () => {
   const job = await api('/v1/jobs?wait=60', {
     method: 'POST',

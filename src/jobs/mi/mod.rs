@@ -4,6 +4,7 @@ pub mod build;
 pub mod result;
 pub mod run;
 pub mod spec;
+pub mod sweep;
 pub mod validate;
 
 use serde_json::Value;

@@ -22,6 +22,11 @@ pub struct Summary {
     pub spearman_mi_vs_correlation: Option<f64>,
     pub mi_bits_mean: Option<f64>,
     pub correlation_rms_mean: f64,
+    /// Sweeps only (null otherwise): per value of the swept parameter, in the order of
+    /// `sweep.values`, the mean ± sample s.d. over its replicates of I and C and the attractor
+    /// statistics.
+    #[serde(default)]
+    pub sweep: Option<Vec<super::sweep::SweepPoint>>,
 }
 
 /// One analysed network. Information is in bits (log base 2) throughout.

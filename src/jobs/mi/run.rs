@@ -88,7 +88,8 @@ pub fn run(
             return Ok(JobOutcome::Stopped);
         }
     }
-    let summary = summarize(&state.networks);
+    let param = spec.network.sweep.as_ref().map(|s| s.param.as_str());
+    let summary = summarize(&state.networks, param);
     let result = MiResult {
         networks: state.networks,
         summary,
@@ -111,7 +112,7 @@ fn metrics_row(r: &NetworkResult) -> Value {
     row
 }
 
-fn summarize(networks: &[NetworkResult]) -> Summary {
+fn summarize(networks: &[NetworkResult], swept: Option<&str>) -> Summary {
     let with_mi: Vec<(f64, f64)> = networks
         .iter()
         .filter_map(|r| r.mi_bits.map(|i| (i, r.correlation_rms)))
@@ -123,6 +124,7 @@ fn summarize(networks: &[NetworkResult]) -> Summary {
         mi_bits_mean: (!mi.is_empty()).then(|| mi.iter().sum::<f64>() / mi.len() as f64),
         correlation_rms_mean: networks.iter().map(|r| r.correlation_rms).sum::<f64>()
             / networks.len().max(1) as f64,
+        sweep: swept.map(|param| super::sweep::sweep_points(networks, param)),
     }
 }
 

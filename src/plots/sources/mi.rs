@@ -7,11 +7,15 @@ use std::f64::consts::LN_2;
 use serde_json::Value;
 
 use super::{JobData, PlotInfo, matrix, num, plot, unavailable, waiting};
+use crate::jobs::mi::sweep::mean_sd;
 use crate::plots::histogram::integer_bins;
 use crate::plots::style::ColourMap;
-use crate::plots::{Figure, HeatmapFigure, HistogramFigure, Line, Point, ScatterFigure};
+use crate::plots::{
+    Band, Figure, HeatmapFigure, HistogramFigure, Line, LineFigure, LinePanel, Point, ScatterFigure,
+};
 
-pub const PLOTS: [PlotInfo; 4] = [
+pub const PLOTS: [PlotInfo; 5] = [
+    plot("sweep", "I and C against the swept parameter"),
     plot("ic_scatter", "Information flux I versus correlation C"),
     plot("weights", "Weight matrix of the first network"),
     plot(
@@ -26,6 +30,7 @@ const MAX_CURVES: usize = 3;
 
 pub fn figure(data: &JobData, info: PlotInfo) -> Figure {
     match info.name {
+        "sweep" => sweep(data, info),
         "ic_scatter" => ic_scatter(data, info),
         "weights" => weights(data, info),
         "attractor_periods" => attractor_periods(data, info),
@@ -159,6 +164,152 @@ fn ic_scatter(data: &JobData, info: PlotInfo) -> Figure {
         group_label: sweep_param(data.spec).map(str::to_string),
         curves,
         fit_to_points: true,
+    })
+}
+
+/// True when the plot list of this spec includes the sweep plot.
+pub fn is_sweep(spec: &Value) -> bool {
+    sweep_param(spec).is_some()
+}
+
+/// Per swept value (in the order first seen): (value, I values, C values), from the networks
+/// finished so far, in the result's order (so the means equal `summary.sweep`'s).
+fn sweep_groups(data: &JobData, param: &str) -> Vec<(f64, Vec<f64>, Vec<f64>)> {
+    let mut groups: Vec<(f64, Vec<f64>, Vec<f64>)> = Vec::new();
+    for net in networks(data) {
+        let Some(value) = num(&net["params"][param]) else {
+            continue;
+        };
+        let k = match groups.iter().position(|g| g.0 == value) {
+            Some(k) => k,
+            None => {
+                groups.push((value, Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        if let Some(i) = num(&net["mi_bits"]) {
+            groups[k].1.push(i);
+        }
+        if let Some(c) = num(&net["correlation_rms"]) {
+            groups[k].2.push(c);
+        }
+    }
+    groups
+}
+
+/// Mean line and ± s.d. band of one quantity per swept value.
+fn mean_panel(y_label: &str, groups: &[(f64, Vec<f64>)]) -> LinePanel {
+    let stats: Vec<(f64, Option<f64>, Option<f64>)> = groups
+        .iter()
+        .map(|(x, v)| {
+            let (m, sd) = mean_sd(v);
+            (*x, m, sd)
+        })
+        .collect();
+    let points = stats
+        .iter()
+        .map(|&(x, m, _)| (x, m.unwrap_or(f64::NAN)))
+        .collect();
+    let band = stats
+        .iter()
+        .filter_map(|&(x, m, sd)| Some((x, m? - sd?, m? + sd?)))
+        .collect::<Vec<_>>();
+    LinePanel {
+        y_label: y_label.into(),
+        lines: vec![Line {
+            label: "mean over replicates".into(),
+            points,
+            dashed: false,
+        }],
+        band: (!band.is_empty()).then(|| Band {
+            label: "± 1 s.d.".into(),
+            points: band,
+        }),
+        y_range: None,
+    }
+}
+
+/// The closed form I = N·(1 − h2(σ(−q))) of an N-rooks sweep over q, where it applies
+/// (symmetric input, no bias, no input noise: SCIENCE.md A5).
+fn nrooks_curve(spec: &Value, param: &str, lo: f64, hi: f64) -> Option<Line> {
+    let net = &spec["network"];
+    let n = net["nrooks"]["n"].as_f64()?;
+    let symmetric = net["input"].as_str().is_none_or(|i| i == "symmetric");
+    let noiseless = num(&net["noise"]["std"]).is_none_or(|s| s == 0.0);
+    if param != "q" || !symmetric || !noiseless || !net["bias"].is_null() {
+        return None;
+    }
+    let h2 = |p: f64| {
+        if p <= 0.0 || p >= 1.0 {
+            0.0
+        } else {
+            -(p * p.log2() + (1.0 - p) * (1.0 - p).log2())
+        }
+    };
+    let points = (0..=200)
+        .map(|k| {
+            let q = lo + (hi - lo) * f64::from(k) / 200.0;
+            let flip = 1.0 / (1.0 + q.exp());
+            (q, n * (1.0 - h2(flip)))
+        })
+        .collect();
+    Some(Line {
+        label: "N-rooks closed form N·(1 − h₂(σ(−q)))".into(),
+        points,
+        dashed: true,
+    })
+}
+
+fn sweep(data: &JobData, info: PlotInfo) -> Figure {
+    let Some(param) = sweep_param(data.spec) else {
+        return unavailable(info, "this job does not sweep a parameter");
+    };
+    let groups = sweep_groups(data, param);
+    if groups.is_empty() {
+        return waiting(data, info, "the first network to finish");
+    }
+    let replicates: Vec<usize> = groups.iter().map(|g| g.2.len()).collect();
+    let (lo, hi) = groups
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), g| {
+            (lo.min(g.0), hi.max(g.0))
+        });
+    let i_groups: Vec<(f64, Vec<f64>)> = groups.iter().map(|g| (g.0, g.1.clone())).collect();
+    let c_groups: Vec<(f64, Vec<f64>)> = groups.iter().map(|g| (g.0, g.2.clone())).collect();
+    let mut i_panel = mean_panel("I (bits)", &i_groups);
+    if let Some(curve) = nrooks_curve(data.spec, param, lo, hi) {
+        i_panel.lines.push(curve);
+    }
+    let c_panel = mean_panel(
+        &format!("C (RMS lag-{} correlation)", lag(data.spec)),
+        &c_groups,
+    );
+    let min = replicates.iter().min().copied().unwrap_or(0);
+    let max = replicates.iter().max().copied().unwrap_or(0);
+    let mut subtitle = format!(
+        "{} values of {param}; {} replicate{} per value; mean ± 1 s.d.",
+        groups.len(),
+        if min == max {
+            min.to_string()
+        } else {
+            format!("{min}–{max}")
+        },
+        if max == 1 { "" } else { "s" }
+    );
+    let without: usize = groups.iter().map(|g| g.2.len() - g.1.len()).sum();
+    if without > 0 {
+        subtitle.push_str(&format!(
+            "; {without} network(s) without a reliable I left out of I"
+        ));
+    }
+    if data.result.is_none() {
+        subtitle.push_str(" (so far)");
+    }
+    Figure::Lines(LineFigure {
+        title: info.title.into(),
+        subtitle: Some(subtitle),
+        x_label: param.into(),
+        panels: vec![i_panel, c_panel],
     })
 }
 
@@ -351,6 +502,65 @@ mod tests {
         }
     }
 
+    /// The sweep plot's points are the means of each value's replicates; the band is ± 1 s.d.;
+    /// a null I is left out of I but not of C.
+    #[test]
+    fn sweep_plot_shows_mean_and_sd_per_value() {
+        let spec = spec();
+        let result = json!({"networks": [network(0.5, 0, json!(0.01)), network(0.5, 1, json!(0.03)),
+                                          network(1.0, 0, json!(null)), network(1.0, 1, json!(0.05))]});
+        let d = data(&spec, "succeeded", Some(&result), &[], None);
+        let Some(Figure::Lines(f)) = build(&d, "sweep") else {
+            panic!()
+        };
+        let i = &f.panels[0];
+        assert_eq!(i.lines[0].points, vec![(0.5, 0.02), (1.0, 0.05)]);
+        let band = &i.band.as_ref().unwrap().points;
+        let sd = (2.0f64 * 0.01 * 0.01).sqrt();
+        assert_eq!(band.len(), 1, "one replicate with I at std 1: no s.d.");
+        assert!((band[0].1 - (0.02 - sd)).abs() < 1e-15 && (band[0].2 - (0.02 + sd)).abs() < 1e-15);
+        let c = &f.panels[1].lines[0].points;
+        assert!(
+            (c[1].1 - 0.1).abs() < 1e-15,
+            "both networks count for C: {c:?}"
+        );
+        assert!(
+            f.subtitle
+                .as_deref()
+                .unwrap()
+                .contains("1 network(s) without a reliable I")
+        );
+        let plain = json!({"network": {"ensemble": {"n": 2}}});
+        assert!(
+            build(
+                &data(&plain, "succeeded", Some(&result), &[], None),
+                "sweep"
+            )
+            .is_none()
+        );
+    }
+
+    /// An N-rooks sweep over q carries the closed form N·(1 − h2(σ(−q))) (SCIENCE.md check
+    /// values: N = 10, q = 2 → 4.72935 bits).
+    #[test]
+    fn nrooks_sweep_carries_the_closed_form() {
+        let spec = json!({"network": {"nrooks": {"n": 10, "q": 1.0}, "sweep": {"param": "q", "values": [2.0, 4.0]}}});
+        let curve = nrooks_curve(&spec, "q", 2.0, 4.0).unwrap();
+        assert!(
+            (curve.points[0].1 - 4.72935).abs() < 1e-5,
+            "{:?}",
+            curve.points[0]
+        );
+        assert!(
+            (curve.points[200].1 - 8.70021).abs() < 1e-5,
+            "{:?}",
+            curve.points[200]
+        );
+        let noisy = json!({"network": {"nrooks": {"n": 10, "q": 1.0}, "noise": {"std": 0.5}}});
+        assert!(nrooks_curve(&noisy, "q", 2.0, 4.0).is_none());
+        assert!(nrooks_curve(&spec, "noise_std", 2.0, 4.0).is_none());
+    }
+
     #[test]
     fn finished_job_plots_every_network() {
         let spec = spec();
@@ -372,14 +582,20 @@ mod tests {
         assert_svg(
             &svg,
             &[
-                PLOTS[0].title,
+                PLOTS[1].title,
                 "I (bits)",
                 "C (RMS lag-1 Pearson correlation)",
                 "std = 0.5",
                 "1 without a reliable I",
             ],
         );
-        for name in ["ic_scatter", "weights", "attractor_periods", "correlation"] {
+        for name in [
+            "sweep",
+            "ic_scatter",
+            "weights",
+            "attractor_periods",
+            "correlation",
+        ] {
             let f = build(&d, name).unwrap();
             crate::plots::testing::preview(&format!("mi_{name}"), &f);
             let svg = render(&f, Size::DEFAULT).unwrap();

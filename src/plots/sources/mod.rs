@@ -35,10 +35,15 @@ const fn plot(name: &'static str, title: &'static str) -> PlotInfo {
     PlotInfo { name, title }
 }
 
-/// The plots of a kind; `pareto` only for an evolution in Pareto mode.
+/// The plots of a kind; `pareto` only for an evolution in Pareto mode, `sweep` only for an
+/// `mi` sweep.
 pub fn catalogue(kind: JobKind, spec: &Value) -> Vec<PlotInfo> {
     match kind {
-        JobKind::Mi => mi::PLOTS.to_vec(),
+        JobKind::Mi => mi::PLOTS
+            .iter()
+            .filter(|p| p.name != "sweep" || mi::is_sweep(spec))
+            .copied()
+            .collect(),
         JobKind::Evolution => evolution::PLOTS
             .iter()
             .filter(|p| p.name != "pareto" || evolution::is_pareto(spec))
@@ -149,6 +154,13 @@ mod tests {
         assert_eq!(
             names(JobKind::Mi, json!({})),
             ["ic_scatter", "weights", "attractor_periods", "correlation"]
+        );
+        assert_eq!(
+            names(
+                JobKind::Mi,
+                json!({"network": {"sweep": {"param": "std", "values": [1]}}})
+            )[0],
+            "sweep"
         );
         assert_eq!(
             names(JobKind::Evolution, json!({"mode": "weighted"})),
