@@ -8,7 +8,6 @@ use super::*;
 use crate::engine::control::{StopFlag, Unattended};
 use crate::engine::flux::attractors::{AttractorOptions, find_attractors};
 use crate::engine::flux::exact::{ExactOptions, analyze_exact};
-use crate::engine::flux::network::{h2, sigmoid};
 
 fn run(config: &EvolutionConfig, init: &Init) -> (EvolutionState, Vec<GenerationStats>) {
     let mut state = initialize(config, init, &Unattended).unwrap();
@@ -27,9 +26,8 @@ fn objective(objective: Objective, weight: f64) -> ObjectiveSpec {
     ObjectiveSpec { objective, weight }
 }
 
-/// I of an N-rooks matrix with weights ±q: N·(1 − h2(σ(−q))).
 fn nrooks_mi(n: usize, q: f64) -> f64 {
-    n as f64 * (1.0 - h2(sigmoid(-q)))
+    crate::engine::flux::network::nrooks_mi_bits(n as f64, q)
 }
 
 /// N = 6 under the Frobenius budget √6·3 (the budget of an N-rooks matrix with q = 3).

@@ -65,6 +65,12 @@ pub fn sigmoid_and_h2(z: f64) -> (f64, f64) {
     (if z >= 0.0 { high } else { low }, h)
 }
 
+/// I of an N-rooks network with weights ±q (symmetric input, no bias, no noise; SCIENCE.md A5):
+/// each neuron copies or inverts one other with flip probability σ(−q), so I = N·(1 − h2(σ(−q))).
+pub fn nrooks_mi_bits(n: f64, q: f64) -> f64 {
+    n * (1.0 - h2(sigmoid(-q)))
+}
+
 /// Binary entropy in bits; h2(0) = h2(1) = 0.
 #[inline]
 pub fn h2(p: f64) -> f64 {

@@ -80,6 +80,7 @@ fn fitness(data: &JobData, info: PlotInfo) -> Figure {
             names.push((o.1, o.2));
         }
     }
+    let optimum = nrooks_optimum(data.spec);
     for (name, label) in names {
         let best = column(data.metrics, &format!("best_{name}"));
         let mean = column(data.metrics, &format!("mean_{name}"));
@@ -89,20 +90,30 @@ fn fitness(data: &JobData, info: PlotInfo) -> Figure {
             .zip(&std)
             .map(|(&(x, m), &(_, s))| (x, m - s, m + s))
             .collect();
+        let first = best.first().map_or(0.0, |p| p.0);
+        let last = best.last().map_or(0.0, |p| p.0);
+        let mut lines = vec![
+            Line {
+                label: "population mean".into(),
+                points: mean,
+                dashed: false,
+            },
+            Line {
+                label: "best".into(),
+                points: best,
+                dashed: false,
+            },
+        ];
+        if let (Some((q, i_star)), "mi") = (optimum, name) {
+            lines.push(Line {
+                label: format!("N-rooks optimum N·(1 − h₂(σ(−q))) = {i_star:.4}, q = {q:.3}"),
+                points: vec![(first, i_star), (last.max(first + 1.0), i_star)],
+                dashed: true,
+            });
+        }
         panels.push(LinePanel {
             y_label: label.into(),
-            lines: vec![
-                Line {
-                    label: "population mean".into(),
-                    points: mean,
-                    dashed: false,
-                },
-                Line {
-                    label: "best".into(),
-                    points: best,
-                    dashed: false,
-                },
-            ],
+            lines,
             band: Some(Band {
                 label: "mean ± std".into(),
                 points: band,
@@ -116,6 +127,22 @@ fn fitness(data: &JobData, info: PlotInfo) -> Figure {
         x_label: "generation".into(),
         panels,
     })
+}
+
+/// The known optimum of I under a Frobenius budget B (SCIENCE.md A5–A6): the N-rooks matrix
+/// with q = B/√N (its norm is q·√N), I* = N·(1 − h2(σ(−q))). Only where that closed form holds:
+/// symmetric input and no evolved bias. `(q, I*)`.
+fn nrooks_optimum(spec: &Value) -> Option<(f64, f64)> {
+    let n = spec["n"].as_f64()?;
+    let constraint = &spec["constraint"];
+    if constraint["type"].as_str() != Some("frobenius")
+        || spec["input"].as_str().is_some_and(|i| i != "symmetric")
+        || spec["evolve_bias"].as_bool() == Some(true)
+    {
+        return None;
+    }
+    let q = num(&constraint["value"])? / n.sqrt();
+    Some((q, crate::engine::flux::network::nrooks_mi_bits(n, q)))
 }
 
 /// The population of the latest checkpoint (`{state, elapsed_ms}`), when it can be read.
@@ -271,6 +298,24 @@ mod tests {
                                   "std_mean_period": null, "best_rook_score": 0.5 + g / 10.0}))
             })
             .collect()
+    }
+
+    /// N = 10 under the budget ‖W‖_F = 2·√10 has q = 2: I* = 4.72935 bits (SCIENCE.md).
+    #[test]
+    fn the_nrooks_optimum_follows_the_budget() {
+        let spec =
+            json!({"n": 10, "constraint": {"type": "frobenius", "value": 2.0 * 10f64.sqrt()}});
+        let (q, i) = nrooks_optimum(&spec).unwrap();
+        assert!(
+            (q - 2.0).abs() < 1e-12 && (i - 4.72935).abs() < 1e-5,
+            "{q} {i}"
+        );
+        for other in [
+            json!({"n": 10, "constraint": {"type": "box", "bound": 1}}),
+            json!({"n": 10, "constraint": {"type": "frobenius", "value": 6}, "input": "binary"}),
+        ] {
+            assert!(nrooks_optimum(&other).is_none(), "{other}");
+        }
     }
 
     #[test]

@@ -239,18 +239,10 @@ fn nrooks_curve(spec: &Value, param: &str, lo: f64, hi: f64) -> Option<Line> {
     if param != "q" || !symmetric || !noiseless || !net["bias"].is_null() {
         return None;
     }
-    let h2 = |p: f64| {
-        if p <= 0.0 || p >= 1.0 {
-            0.0
-        } else {
-            -(p * p.log2() + (1.0 - p) * (1.0 - p).log2())
-        }
-    };
     let points = (0..=200)
         .map(|k| {
             let q = lo + (hi - lo) * f64::from(k) / 200.0;
-            let flip = 1.0 / (1.0 + q.exp());
-            (q, n * (1.0 - h2(flip)))
+            (q, crate::engine::flux::network::nrooks_mi_bits(n, q))
         })
         .collect();
     Some(Line {
