@@ -9,7 +9,13 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 
-const MI_PLOTS: [&str; 4] = ["ic_scatter", "weights", "attractor_periods", "correlation"];
+const MI_PLOTS: [&str; 5] = [
+    "sweep",
+    "ic_scatter",
+    "weights",
+    "attractor_periods",
+    "correlation",
+];
 
 /// GETs an SVG plot; checks status 200, the content type and that the body is an `<svg>`
 /// XML document; returns the text of its `<text>` elements.

@@ -93,55 +93,73 @@ pub fn build(
 
 /// Mean, standard deviation and histogram of the learned leaks over all LIF layers and per layer
 /// (`null` for dense layers), plus the read-out's leak.
+/// The leaks of a LIF layer and the range they were initialised in; dense layers have none.
+type LayerLeaks<'a> = (&'a [f32], (f64, f64));
+
 fn leak_summary(config: &LifConfig, model: &Model) -> Value {
-    let lif: Vec<Option<&[f32]>> = config
+    let lif: Vec<Option<LayerLeaks>> = config
         .layers
         .iter()
         .zip(&model.layers)
-        .map(|(spec, params)| {
-            matches!(spec, crate::engine::lif::LayerSpec::Lif(_)).then_some(&params.leak[..])
+        .map(|(spec, params)| match spec {
+            crate::engine::lif::LayerSpec::Lif(l) => Some((&params.leak[..], l.leak_init)),
+            _ => None,
         })
         .collect();
     let all: Vec<f64> = lif
         .iter()
         .flatten()
-        .flat_map(|l| l.iter())
+        .flat_map(|(l, _)| l.iter())
         .map(|&x| x as f64)
         .collect();
+    let inits: Vec<(f64, f64)> = lif.iter().flatten().map(|&(_, init)| init).collect();
     let layers: Vec<Value> = lif
         .iter()
         .enumerate()
         .map(|(i, l)| match l {
-            Some(l) => {
+            Some((l, init)) => {
                 let v: Vec<f64> = l.iter().map(|&x| x as f64).collect();
-                let mut s = stats(&v);
+                let mut s = stats(&v, &[*init]);
                 s["layer"] = json!(i);
+                s["initial"] = json!({"low": init.0, "high": init.1});
                 s
             }
             None => Value::Null,
         })
         .collect();
-    let mut doc = stats(&all);
+    let mut doc = stats(&all, &inits);
     doc["layers"] = json!(layers);
     doc["readout"] = json!(model.readout.leak.first().map(|&x| x as f64));
     doc
 }
 
-fn stats(values: &[f64]) -> Value {
+fn stats(values: &[f64], inits: &[(f64, f64)]) -> Value {
     if values.is_empty() {
         return json!({"mean": null, "std": null, "histogram": null});
     }
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-    json!({"mean": mean, "std": std, "histogram": histogram(values)})
+    json!({"mean": mean, "std": std, "histogram": histogram(values, inits)})
 }
 
-/// Equal-width bins over [0, 1] (the clamped leak range), widened to the data when leaks are not
-/// clamped.
-fn histogram(values: &[f64]) -> Value {
-    let lo = values.iter().copied().fold(0.0_f64, f64::min);
-    let hi = values.iter().copied().fold(1.0_f64, f64::max);
+/// [`LEAK_BINS`] equal-width bins over the range the leaks and their initial ranges span (so
+/// leaks that stay within [0, 0.1] fill the bins instead of 2 of 20 bins over [0, 1], and the
+/// initial distribution can be drawn on the same bins).
+fn histogram(values: &[f64], inits: &[(f64, f64)]) -> Value {
+    let lo = values
+        .iter()
+        .copied()
+        .chain(inits.iter().map(|i| i.0))
+        .fold(f64::INFINITY, f64::min);
+    let mut hi = values
+        .iter()
+        .copied()
+        .chain(inits.iter().map(|i| i.1))
+        .fold(f64::NEG_INFINITY, f64::max);
+    if hi - lo < 1e-6 {
+        hi = lo + 0.05;
+    }
     let width = (hi - lo) / LEAK_BINS as f64;
     let mut counts = vec![0u64; LEAK_BINS];
     for &v in values {

@@ -88,7 +88,20 @@ fn curves(data: &JobData, info: PlotInfo, what: &str) -> Figure {
             .chain(&test)
             .all(|p| p.1.is_nan() || p.1 <= 1.0);
         if fractions {
-            ("accuracy (fraction correct)".to_string(), Some((0.0, 1.0)))
+            // Zoomed to the data (runs differ between 0.91 and 0.96, not between 0 and 1),
+            // kept inside [0, 1]; `?y_min=0&y_max=1` shows the whole range.
+            let (lo, hi) = train
+                .iter()
+                .chain(&test)
+                .map(|p| p.1)
+                .filter(|v| v.is_finite())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
+            let pad = ((hi - lo) * 0.1).max(0.005);
+            let range = (lo.is_finite() && hi.is_finite())
+                .then(|| ((lo - pad).max(0.0), (hi + pad).min(1.0)));
+            ("accuracy (fraction correct)".to_string(), range)
         } else {
             ("accuracy".to_string(), None)
         }
@@ -159,6 +172,35 @@ fn bins(label: String, h: &Value) -> Bins {
     }
 }
 
+/// The initial leaks of a layer (uniform in [low, high]) as the counts expected in the trained
+/// histogram's bins, so the two can be compared on one axis.
+fn initial_bins(layer: u64, initial: &Value, trained: &Bins) -> Option<Bins> {
+    let (low, high) = (num(&initial["low"])?, num(&initial["high"])?);
+    let units: f64 = trained.counts.iter().filter(|c| c.is_finite()).sum();
+    if trained.edges.len() < 2 || units == 0.0 {
+        return None;
+    }
+    let counts = trained
+        .edges
+        .windows(2)
+        .enumerate()
+        .map(|(k, e)| {
+            if high > low {
+                units * ((high.min(e[1]) - low.max(e[0])).max(0.0) / (high - low))
+            } else {
+                let last = k + 2 == trained.edges.len();
+                let inside = low >= e[0] && (low < e[1] || (last && low <= e[1]));
+                if inside { units } else { 0.0 }
+            }
+        })
+        .collect();
+    Some(Bins {
+        label: format!("layer {layer} initial (uniform [{low}, {high}], expected)"),
+        edges: trained.edges.clone(),
+        counts,
+    })
+}
+
 fn leaks(data: &JobData, info: PlotInfo) -> Figure {
     let Some((doc, note)) = document(data) else {
         return waiting(data, info, "the first epoch");
@@ -173,13 +215,15 @@ fn leaks(data: &JobData, info: PlotInfo) -> Figure {
         .flatten()
         .enumerate()
         .filter(|(_, l)| l.is_object())
-        .map(|(k, l)| {
+        .flat_map(|(k, l)| {
             let layer = l["layer"].as_u64().unwrap_or(k as u64);
             let stats = match (num(&l["mean"]), num(&l["std"])) {
                 (Some(m), Some(s)) => format!(" (mean {m:.3} ± {s:.3})"),
                 _ => String::new(),
             };
-            bins(format!("layer {layer}{stats}"), &l["histogram"])
+            let trained = bins(format!("layer {layer}{stats}"), &l["histogram"]);
+            let initial = initial_bins(layer, &l["initial"], &trained);
+            std::iter::once(trained).chain(initial)
         })
         .collect();
     let groups = if groups.is_empty() {
@@ -344,6 +388,40 @@ mod tests {
             panic!()
         };
         assert_eq!(h.values[1], vec![2.0, 4.0, 0.0], "row = true class");
+    }
+
+    /// The initial uniform leaks become expected counts on the trained histogram's bins.
+    #[test]
+    fn initial_leaks_are_expected_counts_on_the_same_bins() {
+        let trained = Bins {
+            label: "layer 0".into(),
+            edges: vec![0.0, 0.05, 0.1, 0.15, 0.2],
+            counts: vec![1.0, 2.0, 1.0, 0.0],
+        };
+        let spread = initial_bins(0, &json!({"low": 0.0, "high": 0.1}), &trained).unwrap();
+        assert_eq!(spread.counts, vec![2.0, 2.0, 0.0, 0.0]);
+        assert!(spread.label.contains("initial"));
+        let point = initial_bins(0, &json!({"low": 0.2, "high": 0.2}), &trained).unwrap();
+        assert_eq!(point.counts, vec![0.0, 0.0, 0.0, 4.0]);
+        assert!(initial_bins(0, &Value::Null, &trained).is_none());
+    }
+
+    /// The accuracy axis is zoomed to the data, inside [0, 1].
+    #[test]
+    fn accuracy_axis_is_zoomed_to_the_runs() {
+        let metrics = vec![
+            (1, json!({"train_accuracy": 0.91, "test_accuracy": 0.93})),
+            (2, json!({"train_accuracy": 0.95, "test_accuracy": 0.96})),
+        ];
+        let d = data("running", None, &metrics, None);
+        let Some(Figure::Lines(f)) = build(&d, "accuracy") else {
+            panic!()
+        };
+        let (lo, hi) = f.panels[0].y_range.unwrap();
+        assert!(
+            (lo - 0.905).abs() < 1e-12 && (hi - 0.965).abs() < 1e-12,
+            "{lo} {hi}"
+        );
     }
 
     #[test]
