@@ -1,4 +1,5 @@
-// Entry point: hash routing (#/jobs, #/jobs/<id>, #/submit, #/compare, #/admin, #/settings), the
+// Entry point: hash routing (#/jobs, #/jobs/<id>, #/submit, #/compare, #/datasets, #/predict,
+// #/admin, #/settings), the
 // navigation state, and the settings page where a bearer token is stored in this browser.
 
 import { api, getToken, setToken } from './api.js';
@@ -8,6 +9,8 @@ import { renderJob } from './job.js';
 import { renderSubmit } from './submit.js';
 import { renderCompare } from './compare.js';
 import { renderAdmin } from './admin.js';
+import { renderDatasets } from './datasets.js';
+import { renderPredict } from './predict.js';
 
 const main = document.getElementById('main');
 let page = null; // AbortController of the page on screen: aborting it stops its timers and streams
@@ -36,6 +39,12 @@ function route() {
   } else if (section === 'compare') {
     title = 'Compare runs';
     renderCompare(main, ctx);
+  } else if (section === 'datasets') {
+    title = 'Datasets';
+    renderDatasets(main, ctx);
+  } else if (section === 'predict') {
+    title = 'Predict';
+    renderPredict(main, ctx);
   } else if (section === 'admin') {
     title = 'Users and tokens';
     renderAdmin(main, ctx);

@@ -5,10 +5,15 @@
 import { api, request, download, followJob, ApiError } from './api.js';
 import { h, fill, num, age, duration, badge, progressBar, setProgress, announce, confirmAction, jobLabel } from './dom.js';
 import { summary } from './summary.js';
+import { metricsTable, allValues } from './tables.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 const PLOT_EVERY_MS = 4000;
-const METRIC_ROWS = 10;
+const METRIC_ROWS = 200;
+/** Plots whose axes are data axes (not heat maps or rasters), so log scales make sense. */
+const NO_LOG = new Set(['weights', 'correlation', 'best_weights', 'confusion', 'raster']);
+/** mi heat maps that can show any network of the result (`?network=k`). */
+const PER_NETWORK = new Set(['weights', 'correlation']);
 const JOB_POLL_MS = 10000;
 
 export function renderJob(main, id, { signal }) {
@@ -16,6 +21,7 @@ export function renderJob(main, id, { signal }) {
   let job = null;
   let metrics = [];
   let stopFollowing = null;
+  let resultDoc = null;
 
   const title = h('h1', {}, 'Job');
   const meta = h('dl', { class: 'meta' });
@@ -163,7 +169,11 @@ export function renderJob(main, id, { signal }) {
   async function loadResult() {
     try {
       const result = await api(`${base}/result`, { signal });
-      fill(resultBox, summary(job.kind, result));
+      resultDoc = result;
+      fill(resultBox, summary(job.kind, result),
+        job.kind === 'lif' ? h('p', {}, h('a', { href: `#/predict?job=${encodeURIComponent(id)}`, id: 'try-model' }, 'Try this model: draw a digit and see its class probabilities →')) : null,
+        allValues(result));
+      for (const entry of figures.values()) entry.addPicker?.();
     } catch (err) {
       if (!signal.aborted) fill(resultBox, h('p', { class: 'muted' }, `No result: ${err.message}`));
     }
@@ -190,21 +200,10 @@ export function renderJob(main, id, { signal }) {
   function showMetrics() {
     const rows = metrics.slice(-METRIC_ROWS);
     metricsCount.textContent = metrics.length
-      ? `${metrics.length} row${metrics.length === 1 ? '' : 's'} recorded; the latest ${rows.length} shown. All rows: metrics.csv below.`
+      ? `${metrics.length} row${metrics.length === 1 ? '' : 's'} recorded; ${rows.length === metrics.length ? 'all' : `the latest ${rows.length}`} shown, newest first. All rows: metrics.csv below.`
       : 'No metric rows yet.';
     if (!rows.length) { metricsBox.replaceChildren(); return; }
-    const columns = ['step'];
-    for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
-    fill(metricsBox, h('table', { class: 'metrics' },
-      h('caption', { class: 'visually-hidden' }, 'Latest metric rows'),
-      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: rows.some((r) => typeof r[c] === 'number') ? 'n' : '' }, c.replaceAll('_', ' '))))),
-      h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => h('td', { class: typeof row[c] === 'number' ? 'n' : '' }, cell(row[c]))))))));
-  }
-
-  function cell(value) {
-    if (typeof value === 'boolean') return value ? 'yes' : 'no';
-    if (value && typeof value === 'object') return JSON.stringify(value);
-    return num(value);
+    fill(metricsBox, metricsTable(job?.kind, rows));
   }
 
   // ---- plots (server-rendered SVG, inserted inline) ----------------------------------------
@@ -212,7 +211,7 @@ export function renderJob(main, id, { signal }) {
   let plotTimer = null;
   let plotsLoadedAt = 0;
   let plotsMissing = false; // the server has no plot listing (older server): stop asking
-  const figures = new Map(); // plot name → {figure, text}
+  const figures = new Map(); // plot name → {figure, body, text, query, addPicker}
 
   function schedulePlots(now) {
     if (plotsMissing || plotTimer) return;
@@ -239,6 +238,11 @@ export function renderJob(main, id, { signal }) {
     if (!entry) {
       const body = h('div', { class: 'plot-body' }, h('p', { class: 'muted small' }, 'Loading…'));
       const note = h('span', { class: 'muted small', role: 'status' });
+      const query = new URLSearchParams();
+      const urlOf = (format) => {
+        const q = query.toString();
+        return `${plot.url.replace(/\.svg$/, `.${format}`)}${q ? `?${q}` : ''}`;
+      };
       // Figures for papers: the server renders PNG and PDF with an embedded font.
       const saves = ['svg', 'png', 'pdf'].map((format) => h('button', {
         type: 'button', class: 'secondary small', 'data-format': format,
@@ -247,20 +251,37 @@ export function renderJob(main, id, { signal }) {
           const filename = `${id}-${plot.name}.${format}`;
           note.textContent = '';
           try {
-            await download(plot.url.replace(/\.svg$/, `.${format}`), filename);
+            await download(urlOf(format), filename);
             note.textContent = `Downloaded ${filename}.`;
           } catch (err) { note.textContent = `Download failed: ${err.message}`; }
         },
       }, format.toUpperCase()));
+      const redraw = () => { entry.text = ''; loadPlot(plot); };
+      const toggles = NO_LOG.has(plot.name) ? [] : ['x', 'y'].map((axis) => {
+        const box = h('input', { type: 'checkbox', id: `log-${axis}-${plot.name}`, 'data-log': axis, onchange: () => {
+          if (box.checked) query.set(`log_${axis}`, 'true'); else query.delete(`log_${axis}`);
+          redraw();
+        } });
+        return h('span', { class: 'check small' }, box, h('label', { for: box.id }, `log ${axis}`));
+      });
+      const tools = h('div', { class: 'plot-tools' }, ...toggles, ...saves, note);
       const figure = h('figure', { class: 'plot', 'data-plot': plot.name },
-        body, h('div', { class: 'plot-tools' }, ...saves, note),
-        h('figcaption', { class: 'visually-hidden' }, plot.title || plot.name));
-      entry = { figure, body, text: '' };
+        body, tools, h('figcaption', { class: 'visually-hidden' }, plot.title || plot.name));
+      entry = { figure, body, text: '', urlOf };
+      // A network picker for heat maps of a result with several networks.
+      entry.addPicker = () => {
+        const nets = resultDoc?.networks;
+        if (!PER_NETWORK.has(plot.name) || !Array.isArray(nets) || nets.length < 2 || tools.querySelector('select')) return;
+        const pick = h('select', { id: `net-${plot.name}`, 'data-network-picker': plot.name, onchange: () => { query.set('network', pick.value); redraw(); } },
+          nets.map((n, k) => h('option', { value: String(k) }, networkLabel(n, k))));
+        tools.prepend(h('label', { for: pick.id, class: 'small' }, 'Network '), pick);
+      };
+      entry.addPicker();
       figures.set(plot.name, entry);
       plotsBox.append(figure);
     }
     try {
-      const res = await request(plot.url, { signal, accept: 'image/svg+xml' });
+      const res = await request(entry.urlOf('svg'), { signal, accept: 'image/svg+xml' });
       const text = await res.text();
       if (text === entry.text) return;
       const svg = inlineSvg(text, plot.title || plot.name);
@@ -317,6 +338,12 @@ export function renderJob(main, id, { signal }) {
     }
     if (!TERMINAL.includes(job.status)) { loadMetrics(); schedulePlots(true); }
   })();
+}
+
+/** "#3 · std = 0.4 · replicate 1 · N = 10" for a network of an mi result. */
+function networkLabel(n, k) {
+  const params = Object.entries(n.params || {}).map(([p, v]) => `${p} = ${num(v)}`);
+  return [`#${k}`, ...params, n.replicate !== undefined ? `replicate ${n.replicate}` : null, n.n ? `N = ${n.n}` : null].filter(Boolean).join(' · ');
 }
 
 /** Parses an SVG document and makes it safe and scalable to insert into the page. */

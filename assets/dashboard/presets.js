@@ -118,6 +118,40 @@ export function setPath(obj, path, value) {
 const has = (path) => (body) => getPath(body, path) !== undefined;
 const choices = (...values) => values.map((v) => [v, v]);
 
+// ---- datasets in the lif form ------------------------------------------------------------------
+
+const BUILTIN_SPLIT = { train: 8000, test: 2000 };
+
+/** Select options of the datasets the caller may train on (mnist10k until the list arrives). */
+function datasetOptions(datasets) {
+  const list = datasets && datasets.length ? datasets : [{ id: 'mnist10k', name: 'mnist10k', builtin: true }];
+  return list.map((d) => [d.builtin ? `builtin:${d.id}` : `id:${d.id}`,
+    d.builtin ? `${d.name} (built-in)` : `${d.name} (${Number(d.count).toLocaleString('en')} samples)`]);
+}
+
+/** The select value of a spec's dataset reference; undefined for synthetic tasks. */
+function datasetChoice(ref) {
+  if (ref?.builtin) return `builtin:${ref.builtin}`;
+  if (ref?.id) return `id:${ref.id}`;
+  return ref?.task ? `task:${ref.task}` : undefined;
+}
+
+/**
+ * Points the spec at another dataset. An upload has its own size, so the split falls back to the
+ * server's default (80 % / 20 %); the built-in gets the benchmarks' 8,000 / 2,000 back.
+ */
+export function chooseDataset(body, value) {
+  const [type, ...rest] = value.split(':');
+  const id = rest.join(':');
+  if (type === 'builtin') {
+    setPath(body, 'spec.dataset', { builtin: id });
+    if (!getPath(body, 'spec.split')) setPath(body, 'spec.split', { ...BUILTIN_SPLIT });
+  } else {
+    setPath(body, 'spec.dataset', { id });
+    setPath(body, 'spec.split', undefined);
+  }
+}
+
 // ---- the forms --------------------------------------------------------------------------------
 
 const NETWORK_DEFAULTS = {
@@ -193,6 +227,13 @@ export const FORMS = {
   ],
   lif: [
     { path: 'name', label: 'Name', type: 'text' },
+    {
+      path: 'spec.dataset', label: 'Dataset', type: 'select', rerender: true,
+      help: 'The built-in MNIST subset or one of your uploads (Datasets page).',
+      options: (ctx) => datasetOptions(ctx.datasets),
+      get: (b) => datasetChoice(getPath(b, 'spec.dataset')),
+      set: (b, v) => chooseDataset(b, v),
+    },
     { path: 'spec.split.train', label: 'Training images', type: 'int' },
     { path: 'spec.split.test', label: 'Test images', type: 'int' },
     { path: 'spec.encoding.steps', label: 'Time steps', type: 'int' },

@@ -4,16 +4,25 @@
 
 import { api, ApiError } from './api.js';
 import { h, fill, announce } from './dom.js';
-import { PRESETS, KINDS, FORMS, getPath, setPath } from './presets.js';
+import { PRESETS, KINDS, FORMS, getPath, setPath, chooseDataset } from './presets.js';
+import { listDatasets } from './datasets.js';
 
 const fieldId = (path) => `f-${path.replace(/[^a-zA-Z0-9]+/g, '-')}`;
 
-export function renderSubmit(main, { params }) {
+export function renderSubmit(main, { params, signal }) {
   let body = structuredClone(PRESETS[0].body);
+  const formCtx = { datasets: [] }; // what dynamic options read: the caller's datasets
   const template = params.get('template') && sessionStorage.getItem('fluxlab.template');
   const preset = PRESETS.find((p) => p.id === params.get('preset'));
   if (template) body = JSON.parse(template);
   else if (preset) body = structuredClone(preset.body);
+  // "Train on it" from the datasets page: the lif preset on that dataset.
+  const dataset = params.get('dataset');
+  if (dataset && !template) {
+    body = structuredClone(PRESETS.find((p) => p.id === 'mnist').body);
+    chooseDataset(body, dataset === 'mnist10k' ? 'builtin:mnist10k' : `id:${dataset}`);
+    body.name = undefined;
+  }
 
   const presetHelp = h('p', { class: 'help', id: 'preset-help' });
   const presetButtons = h('div', { class: 'presets', role: 'group', 'aria-label': 'Presets', 'aria-describedby': 'preset-help' },
@@ -71,12 +80,13 @@ export function renderSubmit(main, { params }) {
     const described = [def.help ? `${id}-help` : null, errorId].filter(Boolean).join(' ');
     let input;
     if (def.type === 'select') {
-      const options = def.options.map(([v, text]) => h('option', { value: v }, text));
-      if (value !== undefined && value !== '' && !def.options.some(([v]) => v === value)) {
+      const choices = typeof def.options === 'function' ? def.options(formCtx) : def.options;
+      const options = choices.map(([v, text]) => h('option', { value: v }, text));
+      if (value !== undefined && value !== '' && !choices.some(([v]) => v === value)) {
         options.push(h('option', { value: '__custom' }, 'custom (see JSON)'));
       }
       input = h('select', { id, 'aria-describedby': described }, options);
-      input.value = value === undefined ? def.options[0][0] : def.options.some(([v]) => v === value) ? value : '__custom';
+      input.value = value === undefined ? choices[0][0] : choices.some(([v]) => v === value) ? value : '__custom';
     } else if (def.type === 'checkbox') {
       input = h('input', { id, type: 'checkbox', checked: Boolean(value), 'aria-describedby': described });
     } else {
@@ -211,4 +221,8 @@ export function renderSubmit(main, { params }) {
   presetHelp.textContent = template ? 'A copy of an earlier job.' : `${(preset || PRESETS[0]).label}: ${(preset || PRESETS[0]).help}`;
   renderForm();
   toEditor();
+  listDatasets(signal).then((list) => {
+    formCtx.datasets = list;
+    if (body.kind === 'lif') renderForm(fields.contains(document.activeElement) ? document.activeElement.dataset.path : undefined);
+  }).catch(() => { /* the built-in stays the only choice */ });
 }

@@ -34,12 +34,15 @@ static ASSETS: &[Asset] = &[
     asset!("app.js", JS),
     asset!("chart.js", JS),
     asset!("compare.js", JS),
+    asset!("datasets.js", JS),
     asset!("dom.js", JS),
     asset!("job.js", JS),
     asset!("list.js", JS),
+    asset!("predict.js", JS),
     asset!("presets.js", JS),
     asset!("submit.js", JS),
     asset!("summary.js", JS),
+    asset!("tables.js", JS),
 ];
 
 /// `GET /`: the dashboard page.

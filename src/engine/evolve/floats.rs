@@ -1,11 +1,12 @@
-//! Exact serde for the floats of evolution checkpoints.
+//! Exact serde for the floats of evolution checkpoints and configurations.
 //!
 //! serde_json's default number parser is not correctly rounded: about one double in five comes
-//! back one ulp off (measured on random doubles), which would make a resumed evolution drift
-//! from an uninterrupted one. Every f64 that a continuation depends on is therefore written as
-//! a string holding its shortest round-trip decimal ("0.1", "-3e-7", "inf"), which Rust's own
-//! parser reads back bit for bit. Plain JSON numbers are accepted on input as well, so
-//! hand-written genomes and configurations still load.
+//! back one ulp off, which would make a resumed evolution drift from an uninterrupted one. The
+//! crate is built with serde_json's `float_roundtrip` parser, so a finite f64 is written as a
+//! plain JSON number (its shortest round-trip decimal) and read back bit for bit. JSON has no
+//! infinities or NaN: those are written as the strings "inf", "-inf", "NaN". Strings holding a
+//! number are accepted on input too, so checkpoints written by earlier versions (which stored
+//! every float as a string) still load.
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -16,7 +17,11 @@ struct Exact(f64);
 
 impl Serialize for Exact {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&format_args!("{:?}", self.0))
+        if self.0.is_finite() {
+            serializer.serialize_f64(self.0)
+        } else {
+            serializer.collect_str(&format_args!("{:?}", self.0))
+        }
     }
 }
 
@@ -177,5 +182,21 @@ mod tests {
         assert!(
             serde_json::from_str::<Sample>(r#"{"a": "x", "b": [], "c": null, "d": null}"#).is_err()
         );
+    }
+
+    #[test]
+    fn finite_floats_are_json_numbers_and_strings_of_old_checkpoints_still_load() {
+        let sample = Sample {
+            a: 7.348469228349534,
+            b: vec![0.1, f64::INFINITY],
+            c: None,
+            d: Some(-3e-7),
+        };
+        let value = serde_json::to_value(&sample).unwrap();
+        assert_eq!(value["a"], serde_json::json!(7.348469228349534));
+        assert_eq!(value["b"], serde_json::json!([0.1, "inf"]));
+        assert_eq!(value["d"], serde_json::json!(-3e-7));
+        let old = r#"{"a": "7.348469228349534", "b": ["0.1", "inf"], "c": null, "d": "-3e-7"}"#;
+        assert_eq!(serde_json::from_str::<Sample>(old).unwrap(), sample);
     }
 }
