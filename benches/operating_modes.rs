@@ -12,9 +12,8 @@
 //! objects overriding the tasks' default settings), OM_UNITS (hidden LIF neurons), OM_SVG (output path, empty: none).
 //! The Markdown goes to stdout.
 
-use fluxlab::engine::control::Unattended;
 use fluxlab::engine::lif::{
-    LayerSpec, LifConfig, SyntheticSpec, TrainState, init_state, synthetic, train_epoch,
+    LayerSpec, LifConfig, SyntheticSpec, TrainState, init_state, synthetic, train_epochs,
 };
 use fluxlab::jobs::lif::{default_task, synthetic_network};
 use fluxlab::plots::{Bins, Figure, HistogramFigure, Size, render};
@@ -82,19 +81,10 @@ fn train(
     let config = config_for(task, seed, init, trainable);
     let mut state = init_state(&config, train.features, train.classes);
     let initial = first_leaks(&state);
-    let mut accuracy = f64::NAN;
-    for _ in 0..config.epochs {
-        let stats = train_epoch(
-            &config,
-            &mut state,
-            &train,
-            &test,
-            &Unattended,
-            &mut |_, _| {},
-        )
-        .expect("epoch");
-        accuracy = stats.test_accuracy;
-    }
+    let accuracy = train_epochs(&config, &mut state, &train, &test, config.epochs)
+        .expect("unattended training never stops")
+        .last()
+        .map_or(f64::NAN, |stats| stats.test_accuracy);
     let leaks = first_leaks(&state);
     (initial, Outcome { leaks, accuracy })
 }

@@ -47,7 +47,9 @@ pub use idx::{IdxError, IdxLimits, IdxSummary, check_idx_pair, mnist10k, read_id
 pub use layer::{Pattern, Reach, max_interval};
 pub use model::Model;
 pub use synthetic::{CoincidenceSpec, IntegrationSpec, SyntheticError, SyntheticSpec, synthetic};
-pub use train::{EpochStats, TrainError, TrainState, check_data, init_state, train_epoch};
+pub use train::{
+    EpochStats, TrainError, TrainState, check_data, init_state, train_epoch, train_epochs,
+};
 
 /// Stream domain of this engine (see [`crate::engine::rng`]).
 pub const DOMAIN_LIF: u64 = 5;

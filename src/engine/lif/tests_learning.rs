@@ -9,7 +9,7 @@ use super::config::*;
 use super::dataset::Dataset;
 use super::idx::mnist10k;
 use super::synthetic::{CoincidenceSpec, IntegrationSpec, SyntheticSpec, synthetic};
-use super::train::{EpochStats, TrainError, TrainState, init_state, train_epoch};
+use super::train::{EpochStats, TrainError, TrainState, init_state, train_epoch, train_epochs};
 use crate::engine::control::{StopFlag, Unattended};
 
 /// 32 LIF neurons on a raster, read out by a fixed leaky integrator (λ_out = 0.5) decoded by its
@@ -52,13 +52,11 @@ fn run(
     epochs: usize,
 ) -> (TrainState, EpochStats) {
     let mut state = init_state(config, train.features, train.classes);
-    let mut last = None;
-    for _ in 0..epochs {
-        last = Some(
-            train_epoch(config, &mut state, train, test, &Unattended, &mut |_, _| {}).unwrap(),
-        );
-    }
-    (state, last.expect("at least one epoch"))
+    let last = train_epochs(config, &mut state, train, test, epochs)
+        .unwrap()
+        .pop()
+        .expect("at least one epoch");
+    (state, last)
 }
 
 fn mean_leak(state: &TrainState) -> f64 {
@@ -187,17 +185,7 @@ fn resuming_from_a_json_checkpoint_is_bit_identical() {
         resumed == state,
         "the checkpoint does not read back identical"
     );
-    for _ in 0..2 {
-        train_epoch(
-            &config,
-            &mut resumed,
-            &train,
-            &test,
-            &Unattended,
-            &mut |_, _| {},
-        )
-        .unwrap();
-    }
+    train_epochs(&config, &mut resumed, &train, &test, 2).unwrap();
     assert_same(&resumed, &whole, "resumed vs uninterrupted");
 }
 
@@ -274,4 +262,27 @@ fn mnist_smoke_run_learns_well_above_chance() {
         stats.test_accuracy
     );
     assert!(stats.spike_rates[0].unwrap() > 0.0);
+}
+
+/// Why the read-out leak of an MNIST run stays exactly 0 with `trainable_leak: true`: cross
+/// entropy keeps rewarding larger class scores, so at λ_out = 0 (a perfect integrator) the
+/// gradient asks for a negative leak — amplification — which the clamp to [0, 1] refuses.
+/// Started leaky, the read-out leak falls at nearly Adam's full step (lr per update) every
+/// update: the gradient's sign does not change.
+#[test]
+fn cross_entropy_drives_the_readout_leak_to_zero() {
+    let (mut config, train, test) = small_mnist();
+    config.readout.leak_init = 0.5;
+    let (state, _) = run(&config, &train, &test, 3);
+    let leaky = f64::from(state.model.readout.leak[0]);
+    let updates = 3.0 * (train.len() as f64 / config.batch_size as f64).ceil();
+    let lr = config.optimizer.lr();
+    eprintln!("read-out leak 0.5 → {leaky} after {updates} updates of lr {lr}");
+    assert!(
+        leaky < 0.5 - 0.75 * lr * updates,
+        "read-out leak 0.5 → {leaky}"
+    );
+    config.readout.leak_init = 0.0;
+    let (state, _) = run(&config, &train, &test, 2);
+    assert_eq!(state.model.readout.leak[0], 0.0);
 }

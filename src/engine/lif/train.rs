@@ -17,7 +17,7 @@ use super::linear::add;
 use super::model::{Model, roles};
 use super::network::Trace;
 use super::{DOMAIN_LIF, STREAM_SHUFFLE, STREAM_TRAIN};
-use crate::engine::control::{Control, Stopped};
+use crate::engine::control::{Control, Stopped, Unattended};
 use crate::engine::rng::stream;
 use rand::Rng;
 
@@ -121,6 +121,21 @@ pub fn init_state(config: &LifConfig, features: usize, classes: usize) -> TrainS
         schedule: ScheduleState::default(),
         history: Vec::new(),
     }
+}
+
+/// Trains `epochs` more epochs of `state` unattended (no cancellation, no progress reports) and
+/// returns each epoch's figures. For tests, benches and scripts; a job drives [`train_epoch`]
+/// itself, to checkpoint, report and stop between epochs.
+pub fn train_epochs(
+    config: &LifConfig,
+    state: &mut TrainState,
+    train: &Dataset,
+    test: &Dataset,
+    epochs: usize,
+) -> Result<Vec<EpochStats>, TrainError> {
+    (0..epochs)
+        .map(|_| train_epoch(config, state, train, test, &Unattended, &mut |_, _| {}))
+        .collect()
 }
 
 /// The order in which epoch `epoch` visits the `n` training samples (Fisher–Yates).

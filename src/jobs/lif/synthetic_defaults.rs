@@ -89,8 +89,7 @@ pub fn fill_synthetic_defaults(spec: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::control::Unattended;
-    use crate::engine::lif::{init_state, synthetic, train_epoch};
+    use crate::engine::lif::{init_state, synthetic, train_epochs};
     use serde_json::json;
 
     /// Final mean leak of the hidden layer after training `task` with the synthetic defaults
@@ -101,17 +100,7 @@ mod tests {
         config.seed = seed;
         let mut state = init_state(&config, train.features, train.classes);
         let before = state.model.mean_leaks()[0].unwrap();
-        for _ in 0..config.epochs {
-            train_epoch(
-                &config,
-                &mut state,
-                &train,
-                &test,
-                &Unattended,
-                &mut |_, _| {},
-            )
-            .unwrap();
-        }
+        train_epochs(&config, &mut state, &train, &test, config.epochs).unwrap();
         (before, state.model.mean_leaks()[0].unwrap())
     }
 
