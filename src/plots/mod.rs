@@ -17,7 +17,7 @@ pub mod sources;
 pub mod style;
 mod view;
 
-pub use sources::{JobData, PlotInfo, catalogue, figure};
+pub use sources::{JobData, PlotInfo, catalogue, figure, network_count, uses_network};
 pub use view::View;
 
 use style::ColourMap;

@@ -332,6 +332,7 @@ mod tests {
             result,
             metrics,
             checkpoint,
+            network: 0,
         }
     }
 
