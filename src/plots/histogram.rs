@@ -2,7 +2,9 @@
 
 use plotters::prelude::*;
 
-use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
+use super::frame::{
+    Axes, Entry, Grid, Key, Layout, draw_axes, draw_legend, plot_rect, reserve_legend, xy_chart,
+};
 use super::style::{self, Area, DrawResult, Theme, palette};
 use super::{Bins, HistogramFigure};
 
@@ -42,7 +44,7 @@ pub fn integer_bins(label: &str, values: &[u64]) -> Bins {
     }
 }
 
-pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
+pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult<Layout> {
     let groups: Vec<(&Bins, Vec<Bar>)> = fig
         .groups
         .iter()
@@ -50,7 +52,8 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
         .filter(|(_, b)| !b.is_empty())
         .collect();
     if groups.is_empty() {
-        return style::placeholder(area, theme, &fig.title, "no values to count");
+        return style::placeholder(area, theme, &fig.title, "no values to count")
+            .map(|()| Layout::default());
     }
     let all = || groups.iter().flat_map(|(_, b)| b.iter());
     let (x_lo, x_hi) = style::extent(all().flat_map(|b| [b.0, b.1])).unwrap_or((0.0, 1.0));
@@ -60,8 +63,15 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
     let y_hi = if y_hi > 0.0 { y_hi * 1.08 } else { 1.0 };
 
     let body = style::title_block(area, theme, &fig.title, fig.subtitle.as_deref())?;
+    let several = groups.len() > 1;
+    let labels: Vec<&str> = if several {
+        groups.iter().map(|(g, _)| g.label.as_str()).collect()
+    } else {
+        Vec::new()
+    };
+    let (chart_area, legend) = reserve_legend(&body, theme, &labels);
     let x_range = (x_lo - pad)..(x_hi + pad);
-    let mut chart = xy_chart(&body, theme, x_range, 0.0..y_hi, theme.x_label_area())?;
+    let mut chart = xy_chart(&chart_area, theme, x_range, 0.0..y_hi, theme.x_label_area())?;
     let axes = Axes {
         x: Some(&fig.x_label),
         y: &fig.y_label,
@@ -72,34 +82,30 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult {
         log_y: false,
     };
     draw_axes(&mut chart, theme, axes)?;
-    let several = groups.len() > 1;
     let alpha = if several { 0.45 } else { 0.8 };
+    let mut entries = Vec::new();
     for (k, (group, bins)) in groups.iter().enumerate() {
         let colour = palette(k);
-        let anno = chart
+        chart
             .draw_series(bins.iter().map(|&(a, b, c)| {
                 Rectangle::new([(a, 0.0), (b, c)], colour.mix(alpha).filled())
             }))?;
-        if several {
-            anno.label(group.label.as_str()).legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour.mix(alpha).filled())
-            });
-        }
+        entries.push(Entry::new(group.label.as_str(), Key::Swatch(colour, alpha)));
         // Outlines keep overlapping groups and neighbouring bars apart in print.
         chart.draw_series(
             bins.iter()
                 .map(|&(a, b, c)| Rectangle::new([(a, 0.0), (b, c)], colour.stroke_width(1))),
         )?;
     }
-    if several {
-        let tops = groups.iter().flat_map(|(_, b)| {
-            b.iter()
-                .flat_map(|&(a, b, c)| [(a, c), (b, c), ((a + b) / 2.0, c), ((a + b) / 2.0, 0.0)])
-        });
-        let corner = style::quiet_corner(tops, (x_lo - pad, x_hi + pad), (0.0, y_hi));
-        draw_legend(&mut chart, theme, corner)?;
-    }
-    Ok(())
+    let plot = plot_rect(&chart);
+    let legend = match legend {
+        Some(l) => draw_legend(&l, theme, &entries, plot.1)?,
+        None => None,
+    };
+    Ok(Layout {
+        plots: vec![plot],
+        legend,
+    })
 }
 
 #[cfg(test)]
@@ -130,7 +136,9 @@ mod tests {
             edges: vec![0.0, 0.05, 0.1],
             counts: vec![f64::NAN, 4.0],
         };
-        let svg = render(&figure(vec![a, b]), Size::DEFAULT).unwrap();
+        let fig = figure(vec![a, b]);
+        crate::plots::testing::assert_legend_outside(&fig, Size::DEFAULT);
+        let svg = render(&fig, Size::DEFAULT).unwrap();
         assert_svg(
             &svg,
             &["Learned leaks", "leak λ", "neurons", "layer 0", "layer 1"],

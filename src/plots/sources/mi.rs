@@ -581,6 +581,7 @@ mod tests {
         let Some(Figure::Lines(f)) = build(&d, "sweep") else {
             panic!()
         };
+        crate::plots::testing::assert_legend_outside(&Figure::Lines(f.clone()), Size::DEFAULT);
         let i = &f.panels[0];
         assert_eq!(i.lines[0].points, vec![(0.5, 0.02), (1.0, 0.05)]);
         let band = &i.band.as_ref().unwrap().points;
