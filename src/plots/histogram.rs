@@ -21,27 +21,37 @@ fn usable(bins: &Bins) -> Vec<Bar> {
         .collect()
 }
 
-/// Integer-valued samples (e.g. attractor periods) as one bin per value for small ranges, else
-/// about 30 equal bins with integer edges.
-pub fn integer_bins(label: &str, values: &[u64]) -> Bins {
-    let (Some(&lo), Some(&hi)) = (values.iter().min(), values.iter().max()) else {
-        return Bins {
-            label: label.into(),
-            ..Bins::default()
-        };
+/// Integer-valued samples (e.g. attractor periods) in groups on the same bins, spanning all
+/// groups' values: one bin per value for small ranges, else about 30 equal bins with integer
+/// edges.
+pub fn integer_bins_shared(groups: &[(String, Vec<u64>)]) -> Vec<Bins> {
+    let all = || groups.iter().flat_map(|(_, v)| v.iter().copied());
+    let (Some(lo), Some(hi)) = (all().min(), all().max()) else {
+        return groups
+            .iter()
+            .map(|(label, _)| Bins {
+                label: label.clone(),
+                ..Bins::default()
+            })
+            .collect();
     };
     let width = (hi - lo + 1).div_ceil(30).max(1);
     let count = (hi - lo) / width + 1;
-    let mut counts = vec![0.0; count as usize];
-    for v in values {
-        counts[((v - lo) / width) as usize] += 1.0;
-    }
-    let edges = (0..=count).map(|k| (lo + k * width) as f64 - 0.5).collect();
-    Bins {
-        label: label.into(),
-        edges,
-        counts,
-    }
+    let edges: Vec<f64> = (0..=count).map(|k| (lo + k * width) as f64 - 0.5).collect();
+    groups
+        .iter()
+        .map(|(label, values)| {
+            let mut counts = vec![0.0; count as usize];
+            for v in values {
+                counts[((v - lo) / width) as usize] += 1.0;
+            }
+            Bins {
+                label: label.clone(),
+                edges: edges.clone(),
+                counts,
+            }
+        })
+        .collect()
 }
 
 pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult<Layout> {
@@ -82,10 +92,21 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult<Lay
         log_y: false,
     };
     draw_axes(&mut chart, theme, axes)?;
-    let alpha = if several { 0.45 } else { 0.8 };
+    let side_by_side = several && fig.grouped;
+    let alpha = if several && !side_by_side { 0.45 } else { 0.8 };
     let mut entries = Vec::new();
     for (k, (group, bins)) in groups.iter().enumerate() {
         let colour = palette(k);
+        // Side by side: group k gets the k-th of equal slots in the middle 80 % of each bin.
+        let slot = |(a, b, c): Bar| -> Bar {
+            if !side_by_side {
+                return (a, b, c);
+            }
+            let share = 0.8 / groups.len() as f64;
+            let left = a + (b - a) * (0.1 + share * k as f64);
+            (left, left + (b - a) * share, c)
+        };
+        let bins: Vec<Bar> = bins.iter().map(|&bar| slot(bar)).collect();
         chart
             .draw_series(bins.iter().map(|&(a, b, c)| {
                 Rectangle::new([(a, 0.0), (b, c)], colour.mix(alpha).filled())
@@ -121,6 +142,7 @@ mod tests {
             x_label: "leak λ".into(),
             y_label: "neurons".into(),
             groups,
+            grouped: false,
         })
     }
 
@@ -146,6 +168,12 @@ mod tests {
         assert!(has_no_nan(&svg));
     }
 
+    fn integer_bins(label: &str, values: &[u64]) -> Bins {
+        integer_bins_shared(&[(label.to_string(), values.to_vec())])
+            .pop()
+            .unwrap()
+    }
+
     #[test]
     fn integer_bins_cover_every_value() {
         let bins = integer_bins("periods", &[1, 2, 2, 4]);
@@ -155,6 +183,28 @@ mod tests {
         assert!(wide.counts.len() <= 31);
         assert_eq!(wide.counts.iter().sum::<f64>(), 2.0);
         assert!(integer_bins("none", &[]).counts.is_empty());
+        let shared = integer_bins_shared(&[("a".into(), vec![1, 2]), ("b".into(), vec![4])]);
+        assert_eq!(shared[0].edges, shared[1].edges);
+        assert_eq!(shared[0].counts, vec![1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(shared[1].counts, vec![0.0, 0.0, 0.0, 1.0]);
+    }
+
+    /// Side-by-side groups keep the legend outside and draw each group's bars in its own slot.
+    #[test]
+    fn grouped_bars_render_with_the_legend_outside() {
+        let groups = integer_bins_shared(&[
+            ("std = 0.5".into(), vec![1, 1, 2]),
+            ("std = 1".into(), vec![1, 2, 2]),
+        ]);
+        let Figure::Histogram(mut fig) = figure(groups) else {
+            panic!()
+        };
+        fig.grouped = true;
+        let fig = Figure::Histogram(fig);
+        crate::plots::testing::assert_legend_outside(&fig, Size::DEFAULT);
+        let svg = render(&fig, Size::DEFAULT).unwrap();
+        assert_svg(&svg, &["std = 0.5", "std = 1"]);
+        assert!(has_no_nan(&svg));
     }
 
     #[test]

@@ -128,7 +128,8 @@ pub struct Bins {
     pub counts: Vec<f64>,
 }
 
-/// One or more histograms overlaid (translucent, with a legend when there are several).
+/// One or more histograms, overlaid translucently or side by side within each bin, with a
+/// legend when there are several.
 #[derive(Debug, Clone, Default)]
 pub struct HistogramFigure {
     pub title: String,
@@ -136,6 +137,9 @@ pub struct HistogramFigure {
     pub x_label: String,
     pub y_label: String,
     pub groups: Vec<Bins>,
+    /// Side-by-side bars per bin (groups on the same bins, e.g. one per sweep value) instead
+    /// of overlaid translucent histograms, which hide each other where they agree.
+    pub grouped: bool,
 }
 
 /// Spikes of one layer: (time step, unit).

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{JobData, PlotInfo, matrix, num, plot, unavailable, waiting};
 use crate::jobs::mi::sweep::mean_sd;
-use crate::plots::histogram::integer_bins;
+use crate::plots::histogram::integer_bins_shared;
 use crate::plots::style::ColourMap;
 use crate::plots::{
     Band, Figure, HeatmapFigure, HistogramFigure, Line, LineFigure, LinePanel, Point, ScatterFigure,
@@ -432,6 +432,11 @@ fn correlation(data: &JobData, info: PlotInfo) -> Figure {
     }
 }
 
+/// Attractor periods, one group per swept value (a single group without a sweep). Each network
+/// is in exactly one group, so each of its attractors is counted once. (Pooling the values
+/// would count replicate r's attractors once per value when the sweep leaves the deterministic
+/// limit unchanged: a sweep over `std` with zero mean and no bias only scales one matrix per
+/// replicate — common random numbers, `jobs::mi::build` — and the sign of each z_i with it.)
 fn attractor_periods(data: &JobData, info: PlotInfo) -> Figure {
     if data.spec["attractors"] == Value::Bool(false) {
         return unavailable(
@@ -443,17 +448,26 @@ fn attractor_periods(data: &JobData, info: PlotInfo) -> Figure {
     if nets.is_empty() {
         return waiting(data, info, "the first network to finish");
     }
-    let mut periods = Vec::new();
+    let param = sweep_param(data.spec);
+    // (swept value, periods, networks searched), values in the order first seen.
+    let mut groups: Vec<(Option<f64>, Vec<u64>, usize)> = Vec::new();
     let mut truncated = false;
-    let mut with_search = 0;
     for net in nets {
         let a = &net["attractors"];
         if a.is_null() {
             continue;
         }
-        with_search += 1;
+        let value = param.and_then(|p| num(&net["params"][p]));
+        let k = match groups.iter().position(|g| g.0 == value) {
+            Some(k) => k,
+            None => {
+                groups.push((value, Vec::new(), 0));
+                groups.len() - 1
+            }
+        };
+        groups[k].2 += 1;
         truncated |= a["list_truncated"].as_bool() == Some(true);
-        periods.extend(
+        groups[k].1.extend(
             a["list"]
                 .as_array()
                 .into_iter()
@@ -461,26 +475,46 @@ fn attractor_periods(data: &JobData, info: PlotInfo) -> Figure {
                 .filter_map(|e| e["period"].as_u64()),
         );
     }
+    let with_search: usize = groups.iter().map(|g| g.2).sum();
     if with_search == 0 {
         return unavailable(info, "no attractor search was run for these networks");
     }
+    let attractors: usize = groups.iter().map(|g| g.1.len()).sum();
     let mut subtitle = format!(
-        "{} attractors of {with_search} network{}",
-        periods.len(),
+        "{attractors} attractors of {with_search} network{}",
         if with_search == 1 { "" } else { "s" }
     );
+    if let Some(p) = param {
+        subtitle.push_str(&format!("; one group per value of {p}"));
+    }
     if truncated {
         subtitle.push_str("; long lists cut to their largest basins");
     }
     if data.result.is_none() {
         subtitle.push_str(" (so far)");
     }
+    let labelled: Vec<(String, Vec<u64>)> = groups
+        .into_iter()
+        .map(|(value, periods, searched)| {
+            let label = match (param, value) {
+                (Some(p), Some(v)) => format!(
+                    "{p} = {} ({searched} network{})",
+                    crate::plots::style::tick(v),
+                    if searched == 1 { "" } else { "s" }
+                ),
+                (Some(p), None) => format!("{p} unknown"),
+                (None, _) => "periods".to_string(),
+            };
+            (label, periods)
+        })
+        .collect();
     Figure::Histogram(HistogramFigure {
         title: info.title.into(),
         subtitle: Some(subtitle),
         x_label: "period (time steps)".into(),
         y_label: "attractors".into(),
-        groups: vec![integer_bins("periods", &periods)],
+        groups: integer_bins_shared(&labelled),
+        grouped: true,
     })
 }
 
@@ -676,7 +710,51 @@ mod tests {
         let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else {
             panic!()
         };
-        assert_eq!(h.groups[0].counts.iter().sum::<f64>(), 6.0);
+        let sums: Vec<f64> = h.groups.iter().map(|g| g.counts.iter().sum()).collect();
+        assert_eq!(sums, vec![2.0, 4.0], "one group per std, each network once");
+    }
+
+    /// A two-value sweep whose networks have known periods: one group per value, each
+    /// network's attractors counted once, on shared bins; a plain ensemble has one group.
+    #[test]
+    fn attractor_periods_are_grouped_by_sweep_value() {
+        let with_periods = |std: f64, replicate: u64, periods: &[u64]| {
+            let mut net = network(std, replicate, json!(0.01));
+            let list: Vec<Value> = periods
+                .iter()
+                .map(|p| json!({"period": p, "basin": 1}))
+                .collect();
+            net["attractors"] =
+                json!({"count": periods.len(), "list": list, "list_truncated": false});
+            net
+        };
+        let spec = spec();
+        let result = json!({"networks": [with_periods(0.5, 0, &[1, 2]), with_periods(0.5, 1, &[1]),
+                                          with_periods(1.0, 0, &[3, 3]), with_periods(1.0, 1, &[1])]});
+        let d = data(&spec, "succeeded", Some(&result), &[], None);
+        let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else {
+            panic!()
+        };
+        assert!(h.grouped);
+        let labels: Vec<&str> = h.groups.iter().map(|g| g.label.as_str()).collect();
+        assert_eq!(labels, ["std = 0.5 (2 networks)", "std = 1 (2 networks)"]);
+        assert_eq!(h.groups[0].edges, vec![0.5, 1.5, 2.5, 3.5]);
+        assert_eq!(h.groups[0].edges, h.groups[1].edges);
+        assert_eq!(h.groups[0].counts, vec![2.0, 1.0, 0.0]);
+        assert_eq!(h.groups[1].counts, vec![1.0, 0.0, 2.0]);
+        let subtitle = h.subtitle.as_deref().unwrap();
+        assert!(subtitle.starts_with("6 attractors of 4 networks; one group per value of std"));
+        let fig = Figure::Histogram(h);
+        crate::plots::testing::assert_legend_outside(&fig, Size::DEFAULT);
+        crate::plots::testing::preview("mi_attractor_periods_sweep", &fig);
+
+        let plain = json!({"network": {"ensemble": {"n": 2}}, "attractors": true});
+        let d = data(&plain, "succeeded", Some(&result), &[], None);
+        let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else {
+            panic!()
+        };
+        assert_eq!(h.groups.len(), 1);
+        assert_eq!(h.groups[0].counts, vec![3.0, 1.0, 2.0]);
     }
 
     #[test]
