@@ -242,6 +242,7 @@ fn main() {
         x_label: "leak λ (fraction of potential lost per step)".into(),
         y_label: "neurons".into(),
         groups,
+        grouped: false,
     });
     let svg = render(
         &figure,

@@ -543,3 +543,70 @@ async fn figures_download_as_svg_png_and_pdf_with_log_axes_and_bounds() {
     assert!(r.headers().get("fluxlab-view-ignored").is_none());
     s.stop().await;
 }
+
+/// `?network=` picks the network the `mi` heat maps draw: another index gives another matrix
+/// and says which in the subtitle; an index past the job's networks or not a whole number is
+/// a 422 naming `network`; plots drawing no single network name it as ignored.
+#[tokio::test]
+async fn heat_maps_pick_a_network() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .post(
+            "/v1/jobs?wait=60",
+            json!({"kind": "mi", "spec": mi_spec(2)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mi = body["id"].as_str().unwrap().to_string();
+    let (_, result) = s.get(&format!("/v1/jobs/{mi}/result")).await;
+    let count = result["networks"].as_array().unwrap().len();
+    assert_eq!(count, 6);
+    for name in ["weights", "correlation"] {
+        let path = |k: usize| format!("/v1/jobs/{mi}/plots/{name}.svg?network={k}");
+        let (status, _, zero) = fetch(&s, &path(0)).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            zero,
+            fetch(&s, &format!("/v1/jobs/{mi}/plots/{name}.svg"))
+                .await
+                .2
+        );
+        let (status, _, one) = fetch(&s, &path(1)).await;
+        assert_eq!(status, 200);
+        assert_ne!(
+            zero, one,
+            "{name}: network 1 drew the same heat map as network 0"
+        );
+        let text = String::from_utf8(one).unwrap();
+        assert!(
+            text.contains("network 1 of 6, std = 0.5, replicate 1, N = 8"),
+            "{name}"
+        );
+        for query in [
+            format!("network={count}"),
+            "network=one".into(),
+            "network=-1".into(),
+        ] {
+            let (status, problem) = s
+                .get(&format!("/v1/jobs/{mi}/plots/{name}.svg?{query}"))
+                .await;
+            assert_eq!(status, 422, "{query}: {problem}");
+            assert_eq!(problem["errors"][0]["field"], "network", "{problem}");
+        }
+        let (_, problem) = s
+            .get(&format!("/v1/jobs/{mi}/plots/{name}.svg?network={count}"))
+            .await;
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("6 networks: 0 to 5"), "{message}");
+    }
+    let r = s
+        .client
+        .get(s.url(&format!("/v1/jobs/{mi}/plots/ic_scatter.svg?network=1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ignored = r.headers()["fluxlab-view-ignored"].to_str().unwrap();
+    assert!(ignored.starts_with("network"), "{ignored}");
+    s.stop().await;
+}

@@ -46,6 +46,7 @@ struct PlotQuery {
     x_max: Option<String>,
     y_min: Option<String>,
     y_max: Option<String>,
+    network: Option<String>,
 }
 
 /// Everything the query asks of one plot.
@@ -54,6 +55,9 @@ struct PlotRequest {
     format: Format,
     scale: f32,
     view: View,
+    /// `?network=`: which network the per-network plots draw (checked against the job's
+    /// networks once they are read); `None` when not asked for.
+    network: Option<usize>,
     /// What of the view was dropped, and why (for the `Fluxlab-View-Ignored` header).
     ignored: Vec<String>,
 }
@@ -171,6 +175,16 @@ fn plot_request(raw: Option<&str>, by_name: Format) -> ApiResult<PlotRequest> {
         y_min: bound("y_min", q.y_min, &mut errors),
         y_max: bound("y_max", q.y_max, &mut errors),
     };
+    let network = q.network.and_then(|text| match text.trim().parse::<usize>() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            errors.push(FieldError::new(
+                "network",
+                format!("must be a whole number from 0 (the index of a network in the result's `networks`), got `{text}`"),
+            ));
+            None
+        }
+    });
     // Combinations no single parameter's schema can rule out are not errors (a client
     // generated from the OpenAPI document would send them): the offending bounds are
     // dropped and the response says so in `Fluxlab-View-Ignored`.
@@ -202,6 +216,7 @@ fn plot_request(raw: Option<&str>, by_name: Format) -> ApiResult<PlotRequest> {
             format,
             scale,
             view,
+            network,
             ignored,
         })
     } else {
@@ -250,7 +265,8 @@ pub async fn list(
            ("x_min" = Option<f64>, Query, minimum = -1e12, maximum = 1e12, description = "fixed lower x bound in data units (line and scatter plots); data outside is clipped"),
            ("x_max" = Option<f64>, Query, minimum = -1e12, maximum = 1e12, description = "fixed upper x bound. Bounds that cannot apply (min not below max, ≤ 0 on a log axis, or any view option on a heat map, histogram or raster) are dropped and named in the `Fluxlab-View-Ignored` response header"),
            ("y_min" = Option<f64>, Query, minimum = -1e12, maximum = 1e12, description = "fixed lower y bound in data units (line and scatter plots)"),
-           ("y_max" = Option<f64>, Query, minimum = -1e12, maximum = 1e12, description = "fixed upper y bound (see `x_max` for bounds that cannot apply)")),
+           ("y_max" = Option<f64>, Query, minimum = -1e12, maximum = 1e12, description = "fixed upper y bound (see `x_max` for bounds that cannot apply)"),
+           ("network" = Option<u32>, Query, minimum = 0, description = "`mi` heat maps (`weights`, `correlation`): which network to draw, a 0-based index into the result's `networks` (default 0; while the job runs, into the networks finished so far). An index not below the number of networks is a 422 naming the valid range; other plots ignore it and name it in `Fluxlab-View-Ignored`")),
     responses((status = 200, description = "the plot", content((String = "image/svg+xml"), (Vec<u8> = "image/png"), (Vec<u8> = "application/pdf"))),
               (status = 404, description = "unknown job, or no such plot for the job's kind (lists the valid names)", body = Problem),
               (status = 422, description = "a parameter out of bounds or of the wrong type", body = Problem)))]
@@ -286,6 +302,7 @@ pub async fn svg(
         format,
         scale,
         mut view,
+        network,
         mut ignored,
     } = plot_request(query.as_deref(), by_name)?;
     let result: Option<Value> = match (row.status(), row.result.as_deref()) {
@@ -297,14 +314,38 @@ pub async fn svg(
         Some(_) => None,
         None => state.store.latest_checkpoint(&id).await?.map(|c| c.data),
     };
-    let data = JobData {
+    let mut data = JobData {
         kind,
         spec: &spec,
         status: &row.status,
         result: result.as_ref(),
         metrics: &metrics,
         checkpoint: checkpoint.as_ref(),
+        network: 0,
     };
+    if let Some(k) = network {
+        if plots::uses_network(kind, name) {
+            let count = plots::network_count(&data);
+            // Network 0 of a job with none finished yet is the usual "no data yet" plot.
+            if k > 0 && k >= count {
+                let range = match count {
+                    0 => "this job has no finished network yet".to_string(),
+                    1 => "this job has 1 network: 0".to_string(),
+                    n => format!("this job has {n} networks: 0 to {}", n - 1),
+                };
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "network",
+                    format!("must be below the number of networks; {range}, got {k}"),
+                )]));
+            }
+            data.network = k;
+        } else {
+            ignored.push(format!(
+                "network (plot `{name}` does not draw a single network; it applies to the `mi` \
+                 heat maps weights and correlation)"
+            ));
+        }
+    }
     let figure = plots::figure(&data, name)
         .ok_or_else(|| ApiError::internal(format!("plot {name} listed but not built")))?;
     if !view.is_default() && !plots::takes_view(&figure) {

@@ -199,7 +199,14 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HeatmapFigure) -> DrawResult {
             }
         }
     }
-    style::colour_bar(&bar_area, theme, fig.map, (d_lo, d_hi), &fig.bar_label)
+    style::colour_bar(
+        &bar_area,
+        theme,
+        fig.map,
+        (d_lo, d_hi),
+        &fig.bar_label,
+        false,
+    )
 }
 
 #[cfg(test)]

@@ -2,12 +2,14 @@
 
 use plotters::prelude::*;
 
-use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
+use super::frame::{
+    Axes, Entry, Grid, Key, Layout, draw_axes, draw_legend, plot_rect, reserve_legend, xy_chart,
+};
 use super::style::{self, Area, DrawResult, Theme, palette};
 use super::view::{View, clip_polyline};
 use super::{LineFigure, LinePanel};
 
-pub fn draw(area: &Area, theme: &Theme, fig: &LineFigure, view: &View) -> DrawResult {
+pub fn draw(area: &Area, theme: &Theme, fig: &LineFigure, view: &View) -> DrawResult<Layout> {
     let fig = &view.lines(fig);
     let x_extent = style::extent(fig.panels.iter().flat_map(|p| {
         p.lines
@@ -16,17 +18,52 @@ pub fn draw(area: &Area, theme: &Theme, fig: &LineFigure, view: &View) -> DrawRe
             .chain(p.band.iter().flat_map(|b| b.points.iter().map(|p| p.0)))
     }));
     let Some((x_lo, x_hi)) = x_extent else {
-        return style::placeholder(area, theme, &fig.title, "no finite data points to plot");
+        return style::placeholder(area, theme, &fig.title, "no finite data points to plot")
+            .map(|()| Layout::default());
     };
     let (x_lo, x_hi) = view.x_bounds(style::widen(x_lo, x_hi));
     let body = style::title_block(area, theme, &fig.title, fig.subtitle.as_deref())?;
-    let panels = body.split_evenly((fig.panels.len().max(1), 1));
+    // One legend for the whole stack, beside or under it: a series shown in several panels
+    // (the same label) has one entry.
+    let mut labels: Vec<&str> = Vec::new();
+    for panel in &fig.panels {
+        let band = panel.band.iter().map(|b| b.label.as_str());
+        for label in band.chain(panel.lines.iter().map(|l| l.label.as_str())) {
+            if !label.is_empty() && !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+    }
+    let (charts, legend) = reserve_legend(&body, theme, &labels);
+    let panels = charts.split_evenly((fig.panels.len().max(1), 1));
     let last = fig.panels.len().saturating_sub(1);
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut layout = Layout::default();
     for (i, (panel, part)) in fig.panels.iter().zip(&panels).enumerate() {
         let x_label = (i == last).then_some(fig.x_label.as_str());
-        draw_panel(part, theme, panel, (x_lo, x_hi), x_label, view)?;
+        let plot = draw_panel(
+            part,
+            theme,
+            panel,
+            (x_lo, x_hi),
+            x_label,
+            view,
+            &mut entries,
+        )?;
+        layout.plots.push(plot);
     }
-    Ok(())
+    if let Some(legend) = legend {
+        let top = layout.plots.first().map_or(0, |p| p.1);
+        layout.legend = draw_legend(&legend, theme, &entries, top)?;
+    }
+    Ok(layout)
+}
+
+/// Adds a legend entry unless one with the same label is there already.
+fn add_entry(entries: &mut Vec<Entry>, label: &str, key: Key) {
+    if !label.is_empty() && !entries.iter().any(|e| e.label == label) {
+        entries.push(Entry::new(label, key));
+    }
 }
 
 /// Most points drawn per line: a ten-million-generation run keeps a small SVG.
@@ -83,7 +120,8 @@ fn draw_panel(
     (x_lo, x_hi): (f64, f64),
     x_label: Option<&str>,
     view: &View,
-) -> DrawResult {
+    entries: &mut Vec<Entry>,
+) -> DrawResult<super::frame::Rect> {
     let (y_lo, y_hi) = view.y_bounds(y_extent(panel).unwrap_or((0.0, 1.0)));
     // Upper panels of a stack show only tick labels under them.
     let x_label_area = if x_label.is_some() {
@@ -114,18 +152,13 @@ fn draw_panel(
         if !finite.is_empty() {
             let mut outline: Vec<(f64, f64)> = finite.iter().map(|p| (p.0, p.2)).collect();
             outline.extend(finite.iter().rev().map(|p| (p.0, p.1)));
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    outline,
-                    colour.mix(0.2).filled(),
-                )))?
-                .label(band.label.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(0.2).filled())
-                });
+            chart.draw_series(std::iter::once(Polygon::new(
+                outline,
+                colour.mix(0.2).filled(),
+            )))?;
+            add_entry(entries, &band.label, Key::Swatch(colour, 0.2));
         }
     }
-    let mut labelled = panel.band.is_some();
     for (k, line) in panel.lines.iter().enumerate() {
         let colour = palette(k);
         let stroke = if line.dashed {
@@ -145,52 +178,38 @@ fn draw_panel(
             .filter(|s| s.len() == 1)
             .map(|s| s[0])
             .collect();
-        let mut first = true;
+        let mut lines = 0;
         for part in parts.iter().filter(|s| s.len() > 1) {
-            let anno = if line.dashed {
+            if line.dashed {
                 chart.draw_series(DashedLineSeries::new(
                     part.iter().copied(),
                     theme.marker * 2,
                     theme.marker + 1,
                     style,
-                ))?
+                ))?;
             } else {
-                chart.draw_series(LineSeries::new(part.iter().copied(), style))?
-            };
-            if first && !line.label.is_empty() {
-                anno.label(line.label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-                labelled = true;
-                first = false;
+                chart.draw_series(LineSeries::new(part.iter().copied(), style))?;
             }
+            lines += 1;
         }
         // Isolated points (one epoch so far, or between gaps) would be invisible as lines.
-        let anno = chart.draw_series(
+        chart.draw_series(
             single
                 .iter()
                 .map(|&p| Circle::new(p, theme.marker, colour.filled())),
         )?;
-        if first && !single.is_empty() && !line.label.is_empty() {
-            anno.label(line.label.as_str())
-                .legend(move |(x, y)| Circle::new((x + 10, y), 4, colour.filled()));
-            labelled = true;
+        if lines > 0 {
+            let key = Key::Line {
+                colour,
+                width: stroke,
+                dashed: line.dashed,
+            };
+            add_entry(entries, &line.label, key);
+        } else if !single.is_empty() {
+            add_entry(entries, &line.label, Key::Dot(colour));
         }
     }
-    if labelled {
-        let points = panel
-            .lines
-            .iter()
-            .flat_map(|l| l.points.iter().copied())
-            .chain(
-                panel
-                    .band
-                    .iter()
-                    .flat_map(|b| b.points.iter().flat_map(|p| [(p.0, p.1), (p.0, p.2)])),
-            );
-        let corner = style::quiet_corner(points, (x_lo, x_hi), (y_lo, y_hi));
-        draw_legend(&mut chart, theme, corner)?;
-    }
-    Ok(())
+    Ok(plot_rect(&chart))
 }
 
 #[cfg(test)]
@@ -239,7 +258,9 @@ mod tests {
             }],
             ..LinePanel::default()
         };
-        let svg = render(&figure(vec![panel, second]), Size::DEFAULT).unwrap();
+        let fig = figure(vec![panel, second]);
+        crate::plots::testing::assert_legend_outside(&fig, Size::DEFAULT);
+        let svg = render(&fig, Size::DEFAULT).unwrap();
         assert_svg(
             &svg,
             &[

@@ -7,7 +7,7 @@
 //! are read and the SVG scales cleanly for print.
 
 pub mod export;
-mod frame;
+pub mod frame;
 mod heatmap;
 mod histogram;
 mod lines;
@@ -17,7 +17,7 @@ pub mod sources;
 pub mod style;
 mod view;
 
-pub use sources::{JobData, PlotInfo, catalogue, figure};
+pub use sources::{JobData, PlotInfo, catalogue, figure, network_count, uses_network};
 pub use view::View;
 
 use style::ColourMap;
@@ -128,7 +128,8 @@ pub struct Bins {
     pub counts: Vec<f64>,
 }
 
-/// One or more histograms overlaid (translucent, with a legend when there are several).
+/// One or more histograms, overlaid translucently or side by side within each bin, with a
+/// legend when there are several.
 #[derive(Debug, Clone, Default)]
 pub struct HistogramFigure {
     pub title: String,
@@ -136,6 +137,9 @@ pub struct HistogramFigure {
     pub x_label: String,
     pub y_label: String,
     pub groups: Vec<Bins>,
+    /// Side-by-side bars per bin (groups on the same bins, e.g. one per sweep value) instead
+    /// of overlaid translucent histograms, which hide each other where they agree.
+    pub grouped: bool,
 }
 
 /// Spikes of one layer: (time step, unit).
@@ -189,13 +193,24 @@ pub fn takes_view(figure: &Figure) -> bool {
 /// Renders a figure to an SVG document with log axes and fixed bounds as `view` asks (for
 /// the figures where [`takes_view`] holds; others ignore it).
 pub fn render_with(figure: &Figure, size: Size, view: &View) -> Result<String, String> {
+    render_layout(figure, size, view).map(|(svg, _)| svg)
+}
+
+/// [`render_with`], also saying where the charts and the legend landed on the canvas.
+pub fn render_layout(
+    figure: &Figure,
+    size: Size,
+    view: &View,
+) -> Result<(String, frame::Layout), String> {
     style::to_svg(size, |area, theme| match figure {
         Figure::Lines(f) => lines::draw(area, theme, f, view),
         Figure::Scatter(f) => scatter::draw(area, theme, f, view),
-        Figure::Heatmap(f) => heatmap::draw(area, theme, f),
+        Figure::Heatmap(f) => heatmap::draw(area, theme, f).map(|()| frame::Layout::default()),
         Figure::Histogram(f) => histogram::draw(area, theme, f),
         Figure::Raster(f) => raster::draw(area, theme, f),
-        Figure::Empty { title, message } => style::placeholder(area, theme, title, message),
+        Figure::Empty { title, message } => {
+            style::placeholder(area, theme, title, message).map(|()| frame::Layout::default())
+        }
     })
     .map_err(|e| e.to_string())
 }
@@ -222,13 +237,33 @@ pub(crate) mod testing {
         all
     }
 
-    /// Writes `figure` as `<dir>/<name>.svg` when `PLOTS_PREVIEW_DIR` is set, to look at the
+    /// Writes `figure` as `<dir>/<name>.svg` (and `.png`) when `PLOTS_PREVIEW_DIR` is set, to look at the
     /// plots the tests build (e.g. `PLOTS_PREVIEW_DIR=/tmp/p cargo test --lib plots`).
     pub fn preview(name: &str, figure: &crate::plots::Figure) {
         if let Some(dir) = std::env::var_os("PLOTS_PREVIEW_DIR") {
             let svg = crate::plots::render(figure, crate::plots::Size::DEFAULT).unwrap();
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.svg")), svg).unwrap();
+            let dir = std::path::Path::new(&dir);
+            let png = crate::plots::export::png(&svg, 1.0).unwrap();
+            std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+            std::fs::write(dir.join(format!("{name}.svg")), svg).unwrap();
+        }
+    }
+
+    /// Renders `figure` and checks that it has a legend whose box overlaps none of its data
+    /// areas (the legend never covers points, lines, bars or spikes).
+    pub fn assert_legend_outside(figure: &crate::plots::Figure, size: crate::plots::Size) {
+        let (_, layout) =
+            crate::plots::render_layout(figure, size, &crate::plots::View::default()).unwrap();
+        let legend = layout.legend.expect("a legend");
+        assert!(!layout.plots.is_empty());
+        for plot in &layout.plots {
+            let overlap =
+                legend.0 < plot.2 && plot.0 < legend.2 && legend.1 < plot.3 && plot.1 < legend.3;
+            assert!(
+                !overlap,
+                "legend {legend:?} overlaps the data area {plot:?}"
+            );
         }
     }
 

@@ -3,17 +3,20 @@
 use plotters::prelude::*;
 
 use super::RasterFigure;
-use super::frame::{Axes, Grid, draw_axes, draw_legend, xy_chart};
+use super::frame::{
+    Axes, Entry, Grid, Key, Layout, draw_axes, draw_legend, plot_rect, reserve_legend, xy_chart,
+};
 use super::style::{self, Area, DrawResult, Theme, palette};
 
 /// Most spikes drawn; beyond it the raster says how many were left out.
 pub const MAX_SPIKES: usize = 50_000;
 
-pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
+pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult<Layout> {
     let total_units: usize = fig.layers.iter().map(|l| l.units).sum();
     let spikes: usize = fig.layers.iter().map(|l| l.spikes.len()).sum();
     if total_units == 0 {
-        return style::placeholder(area, theme, &fig.title, "no spiking layers to show");
+        return style::placeholder(area, theme, &fig.title, "no spiking layers to show")
+            .map(|()| Layout::default());
     }
     let max_t = fig
         .layers
@@ -37,7 +40,14 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
     let subtitle = (!subtitle.is_empty()).then_some(subtitle);
     let body = style::title_block(area, theme, &fig.title, subtitle.as_deref())?;
     let (x_range, y_range) = (-0.5..(steps - 0.5), 0.0..total_units as f64);
-    let mut chart = xy_chart(&body, theme, x_range, y_range, theme.x_label_area())?;
+    let labels: Vec<String> = fig
+        .layers
+        .iter()
+        .map(|l| format!("{} ({} units)", l.label, l.units))
+        .collect();
+    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let (chart_area, legend) = reserve_legend(&body, theme, &label_refs);
+    let mut chart = xy_chart(&chart_area, theme, x_range, y_range, theme.x_label_area())?;
     let axes = Axes {
         x: Some(&fig.x_label),
         y: &fig.y_label,
@@ -50,7 +60,7 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
     draw_axes(&mut chart, theme, axes)?;
     let mut offset = 0.0;
     let mut budget = MAX_SPIKES;
-    let mut all = Vec::new();
+    let mut entries = Vec::new();
     for (k, layer) in fig.layers.iter().enumerate() {
         let colour = palette(k);
         let units = layer.units as f64;
@@ -63,16 +73,13 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
             .copied()
             .collect();
         budget -= drawn.len();
-        all.extend(drawn.iter().map(|&(t, u)| (t, base + u + 0.5)));
-        chart
-            .draw_series(drawn.iter().map(|&(t, u)| {
-                Rectangle::new(
-                    [(t - 0.4, base + u + 0.05), (t + 0.4, base + u + 0.95)],
-                    colour.filled(),
-                )
-            }))?
-            .label(format!("{} ({} units)", layer.label, layer.units))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+        chart.draw_series(drawn.iter().map(|&(t, u)| {
+            Rectangle::new(
+                [(t - 0.4, base + u + 0.05), (t + 0.4, base + u + 0.95)],
+                colour.filled(),
+            )
+        }))?;
+        entries.push(Entry::new(labels[k].clone(), Key::Swatch(colour, 1.0)));
         offset += units;
         if k + 1 < fig.layers.len() {
             chart.draw_series(std::iter::once(PathElement::new(
@@ -81,12 +88,15 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult {
             )))?;
         }
     }
-    let corner = style::quiet_corner(
-        all.into_iter(),
-        (-0.5, steps - 0.5),
-        (0.0, total_units as f64),
-    );
-    draw_legend(&mut chart, theme, corner)
+    let plot = plot_rect(&chart);
+    let legend = match legend {
+        Some(l) => draw_legend(&l, theme, &entries, plot.1)?,
+        None => None,
+    };
+    Ok(Layout {
+        plots: vec![plot],
+        legend,
+    })
 }
 
 #[cfg(test)]
@@ -120,7 +130,9 @@ mod tests {
                 spikes: vec![(5.0, 0.0)],
             },
         ];
-        let svg = render(&figure(layers), Size::DEFAULT).unwrap();
+        let fig = figure(layers);
+        crate::plots::testing::assert_legend_outside(&fig, Size::DEFAULT);
+        let svg = render(&fig, Size::DEFAULT).unwrap();
         assert_svg(
             &svg,
             &[

@@ -186,33 +186,15 @@ pub fn tick(v: f64) -> String {
     }
 }
 
-/// The corner of a chart whose region holds the fewest data points, for the legend box:
-/// `points` in data coordinates, the chart spanning `x` and `y`.
-pub fn quiet_corner(
-    points: impl Iterator<Item = (f64, f64)>,
-    (x_lo, x_hi): (f64, f64),
-    (y_lo, y_hi): (f64, f64),
-) -> plotters::chart::SeriesLabelPosition {
-    use plotters::chart::SeriesLabelPosition as P;
-    // Counts in the four corner boxes (45 % of the width, 40 % of the height); ties keep the
-    // earlier corner, in reading order of where a legend is least surprising.
-    let mut counts = [0usize; 4];
-    for (x, y) in points.filter(|p| p.0.is_finite() && p.1.is_finite()) {
-        let fx = (x - x_lo) / (x_hi - x_lo);
-        let fy = (y - y_lo) / (y_hi - y_lo);
-        let left = fx <= 0.45;
-        let right = fx >= 0.55;
-        let top = fy >= 0.6;
-        let bottom = fy <= 0.4;
-        for (k, hit) in [top && right, top && left, bottom && right, bottom && left]
-            .into_iter()
-            .enumerate()
-        {
-            counts[k] += usize::from(hit);
-        }
+/// A tick on a log axis (at log10 of the value): decades exactly, others to two significant
+/// digits (3.2, not 3.162).
+pub fn log_tick(v: &f64) -> String {
+    let value = 10f64.powf(*v);
+    if (v - v.round()).abs() < 1e-9 {
+        return tick(10f64.powf(v.round()));
     }
-    let best = (0..4).min_by_key(|&k| counts[k]).unwrap_or(0);
-    [P::UpperRight, P::UpperLeft, P::LowerRight, P::LowerLeft][best].clone()
+    let unit = 10f64.powf(value.abs().log10().floor() - 1.0);
+    tick((value / unit).round() * unit)
 }
 
 /// Draws the title (and an optional subtitle line, e.g. "no data yet", a note on what is
@@ -263,13 +245,15 @@ pub fn colour_bar_width(theme: &Theme) -> u32 {
 }
 
 /// A vertical colour bar for `map` over `[lo, hi]`, described by `label`, filling `area`
-/// (a strip [`colour_bar_width`] wide beside the plot).
+/// (a strip [`colour_bar_width`] wide beside the plot). With `log`, `lo` and `hi` are log10 of
+/// the values and the ticks are labelled in data units.
 pub fn colour_bar(
     area: &Area,
     theme: &Theme,
     map: ColourMap,
     (lo, hi): (f64, f64),
     label: &str,
+    log: bool,
 ) -> DrawResult {
     let (w, h) = area.dim_in_pixel();
     let mut chart = ChartBuilder::on(area)
@@ -292,7 +276,7 @@ pub fn colour_bar(
         .disable_mesh()
         .disable_x_axis()
         .y_labels(6)
-        .y_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| if log { log_tick(v) } else { tick(*v) })
         .label_style((FONT, theme.tick))
         .draw()?;
     // The description runs along the bar, so it never competes with the tick labels.
@@ -306,14 +290,19 @@ pub fn colour_bar(
     Ok(())
 }
 
-/// Renders into an SVG string of `size` with `draw` (which gets the whole canvas).
-pub fn to_svg(size: Size, draw: impl FnOnce(&Area, &Theme) -> DrawResult) -> DrawResult<String> {
+/// Renders into an SVG string of `size` with `draw` (which gets the whole canvas); also
+/// returns what `draw` returned (e.g. where the parts landed).
+pub fn to_svg<T>(
+    size: Size,
+    draw: impl FnOnce(&Area, &Theme) -> DrawResult<T>,
+) -> DrawResult<(String, T)> {
     let mut out = String::new();
+    let value;
     {
         let root = SVGBackend::with_string(&mut out, (size.width, size.height)).into_drawing_area();
         root.fill(&WHITE)?;
-        draw(&root, &Theme::for_size(size))?;
+        value = draw(&root, &Theme::for_size(size))?;
         root.present()?;
     }
-    Ok(out)
+    Ok((out, value))
 }

@@ -330,6 +330,7 @@ mod tests {
             result: None,
             metrics: &metrics,
             checkpoint: None,
+            network: 0,
         };
         let Some(Figure::Lines(f)) = build(&d, "fitness") else {
             panic!()
@@ -384,6 +385,7 @@ mod tests {
             result: Some(&result),
             metrics: &metrics,
             checkpoint: None,
+            network: 0,
         };
         let Some(Figure::Scatter(s)) = build(&d, "pareto") else {
             panic!()
@@ -428,6 +430,7 @@ mod tests {
             result: None,
             metrics: &[],
             checkpoint: None,
+            network: 0,
         };
         assert!(build(&d, "pareto").is_none());
         let Some(Figure::Empty { message, .. }) = build(&d, "fitness") else {

@@ -241,6 +241,7 @@ fn leaks(data: &JobData, info: PlotInfo) -> Figure {
         x_label: "leak λ (fraction of potential lost per step)".into(),
         y_label: "neurons".into(),
         groups,
+        grouped: false,
     })
 }
 
@@ -332,6 +333,7 @@ mod tests {
             result,
             metrics,
             checkpoint,
+            network: 0,
         }
     }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{JobData, PlotInfo, matrix, num, plot, unavailable, waiting};
 use crate::jobs::mi::sweep::mean_sd;
-use crate::plots::histogram::integer_bins;
+use crate::plots::histogram::integer_bins_shared;
 use crate::plots::style::ColourMap;
 use crate::plots::{
     Band, Figure, HeatmapFigure, HistogramFigure, Line, LineFigure, LinePanel, Point, ScatterFigure,
@@ -17,13 +17,16 @@ use crate::plots::{
 pub const PLOTS: [PlotInfo; 5] = [
     plot("sweep", "I and C against the swept parameter"),
     plot("ic_scatter", "Information flux I versus correlation C"),
-    plot("weights", "Weight matrix of the first network"),
+    plot("weights", "Weight matrix of one network"),
     plot(
         "attractor_periods",
         "Attractor periods (deterministic limit)",
     ),
-    plot("correlation", "Correlation matrix of the first network"),
+    plot("correlation", "Correlation matrix of one network"),
 ];
+
+/// The plots that draw the one network [`JobData::network`] chooses.
+pub const PER_NETWORK: [&str; 2] = ["weights", "correlation"];
 
 /// Most distinct network sizes that get their own weak-coupling curve.
 const MAX_CURVES: usize = 3;
@@ -39,7 +42,7 @@ pub fn figure(data: &JobData, info: PlotInfo) -> Figure {
 }
 
 /// The network results available: the result's, else the checkpoint's.
-fn networks<'a>(data: &JobData<'a>) -> &'a [Value] {
+pub(super) fn networks<'a>(data: &JobData<'a>) -> &'a [Value] {
     data.result
         .or(data.checkpoint)
         .and_then(|d| d["networks"].as_array())
@@ -305,21 +308,43 @@ fn sweep(data: &JobData, info: PlotInfo) -> Figure {
     })
 }
 
-/// The first network's matrix under `key`; for a running job with an explicit matrix in its
-/// spec, the weights are known before any analysis finishes.
-fn first_matrix(data: &JobData, key: &str) -> Option<Vec<Vec<f64>>> {
-    if let Some(first) = networks(data).first() {
-        return matrix(&first[key]);
+/// The chosen network's matrix under `key`; for a running job with an explicit matrix in its
+/// spec, the weights of network 0 are known before any analysis finishes.
+fn chosen_matrix(data: &JobData, key: &str) -> Option<Vec<Vec<f64>>> {
+    if let Some(net) = networks(data).get(data.network) {
+        return matrix(&net[key]);
     }
-    (key == "weights")
+    (key == "weights" && data.network == 0)
         .then(|| matrix(&data.spec["network"]["weights"]))
         .flatten()
 }
 
 fn omitted(data: &JobData) -> bool {
     networks(data)
-        .first()
+        .get(data.network)
         .is_some_and(|n| n["matrices_omitted"].as_bool() == Some(true))
+}
+
+/// Why there is no matrix to draw: the chosen network is not (yet) among those finished.
+fn missing_network(data: &JobData, info: PlotInfo) -> Figure {
+    let count = networks(data).len();
+    if data.network == 0 || count == 0 {
+        return waiting(data, info, "the first network to finish");
+    }
+    unavailable(
+        info,
+        format!(
+            "network {} is not among the {count} network{} (0 to {}){}",
+            data.network,
+            if count == 1 { "" } else { "s" },
+            count - 1,
+            if data.result.is_none() {
+                " finished so far"
+            } else {
+                ""
+            }
+        ),
+    )
 }
 
 fn heatmap(
@@ -342,18 +367,24 @@ fn heatmap(
     })
 }
 
-fn describe_first(data: &JobData, n: usize) -> String {
-    let mut s = format!("N = {n}");
-    if let Some(first) = networks(data).first() {
-        if let Some(params) = first["params"].as_object().filter(|p| !p.is_empty()) {
-            for (k, v) in params {
-                s.push_str(&format!(", {k} = {v}"));
-            }
-        }
-        if first["replicate"].as_u64().is_some_and(|r| r > 0) || sweep_param(data.spec).is_some() {
-            s.push_str(&format!(", replicate {}", first["replicate"]));
+/// Which network a heat map shows: its index among the networks, its swept value and
+/// replicate (sweeps and ensembles), and N.
+fn describe_chosen(data: &JobData, n: usize) -> String {
+    let nets = networks(data);
+    let Some(net) = nets.get(data.network) else {
+        return format!("N = {n}, from the spec (no network finished yet)");
+    };
+    let mut s = format!("network {} of {}", data.network, nets.len());
+    if let Some(params) = net["params"].as_object().filter(|p| !p.is_empty()) {
+        for (k, v) in params {
+            let v = num(v).map_or_else(|| v.to_string(), crate::plots::style::tick);
+            s.push_str(&format!(", {k} = {v}"));
         }
     }
+    if net["replicate"].as_u64().is_some_and(|r| r > 0) || sweep_param(data.spec).is_some() {
+        s.push_str(&format!(", replicate {}", net["replicate"]));
+    }
+    s.push_str(&format!(", N = {n}"));
     s
 }
 
@@ -364,16 +395,16 @@ fn weights(data: &JobData, info: PlotInfo) -> Figure {
             "weight matrices above N = 256 are not stored in results",
         );
     }
-    match first_matrix(data, "weights") {
+    match chosen_matrix(data, "weights") {
         Some(w) => heatmap(
             info,
-            describe_first(data, w.len()),
+            describe_chosen(data, w.len()),
             w,
             "source neuron j",
             "target neuron i",
             "weight W_ij (j → i)",
         ),
-        None => waiting(data, info, "the first network to finish"),
+        None => missing_network(data, info),
     }
 }
 
@@ -385,22 +416,27 @@ fn correlation(data: &JobData, info: PlotInfo) -> Figure {
         );
     }
     let lag = lag(data.spec);
-    match first_matrix(data, "correlation_matrix") {
+    match chosen_matrix(data, "correlation_matrix") {
         Some(c) => heatmap(
             info,
             format!(
                 "{}; ρ_ij = corr(x_i(t), x_j(t+{lag}))",
-                describe_first(data, c.len())
+                describe_chosen(data, c.len())
             ),
             c,
             &format!("neuron j at t+{lag}"),
             "neuron i at t",
             "Pearson correlation ρ_ij",
         ),
-        None => waiting(data, info, "the first network to finish"),
+        None => missing_network(data, info),
     }
 }
 
+/// Attractor periods, one group per swept value (a single group without a sweep). Each network
+/// is in exactly one group, so each of its attractors is counted once. (Pooling the values
+/// would count replicate r's attractors once per value when the sweep leaves the deterministic
+/// limit unchanged: a sweep over `std` with zero mean and no bias only scales one matrix per
+/// replicate — common random numbers, `jobs::mi::build` — and the sign of each z_i with it.)
 fn attractor_periods(data: &JobData, info: PlotInfo) -> Figure {
     if data.spec["attractors"] == Value::Bool(false) {
         return unavailable(
@@ -412,17 +448,26 @@ fn attractor_periods(data: &JobData, info: PlotInfo) -> Figure {
     if nets.is_empty() {
         return waiting(data, info, "the first network to finish");
     }
-    let mut periods = Vec::new();
+    let param = sweep_param(data.spec);
+    // (swept value, periods, networks searched), values in the order first seen.
+    let mut groups: Vec<(Option<f64>, Vec<u64>, usize)> = Vec::new();
     let mut truncated = false;
-    let mut with_search = 0;
     for net in nets {
         let a = &net["attractors"];
         if a.is_null() {
             continue;
         }
-        with_search += 1;
+        let value = param.and_then(|p| num(&net["params"][p]));
+        let k = match groups.iter().position(|g| g.0 == value) {
+            Some(k) => k,
+            None => {
+                groups.push((value, Vec::new(), 0));
+                groups.len() - 1
+            }
+        };
+        groups[k].2 += 1;
         truncated |= a["list_truncated"].as_bool() == Some(true);
-        periods.extend(
+        groups[k].1.extend(
             a["list"]
                 .as_array()
                 .into_iter()
@@ -430,26 +475,46 @@ fn attractor_periods(data: &JobData, info: PlotInfo) -> Figure {
                 .filter_map(|e| e["period"].as_u64()),
         );
     }
+    let with_search: usize = groups.iter().map(|g| g.2).sum();
     if with_search == 0 {
         return unavailable(info, "no attractor search was run for these networks");
     }
+    let attractors: usize = groups.iter().map(|g| g.1.len()).sum();
     let mut subtitle = format!(
-        "{} attractors of {with_search} network{}",
-        periods.len(),
+        "{attractors} attractors of {with_search} network{}",
         if with_search == 1 { "" } else { "s" }
     );
+    if let Some(p) = param {
+        subtitle.push_str(&format!("; one group per value of {p}"));
+    }
     if truncated {
         subtitle.push_str("; long lists cut to their largest basins");
     }
     if data.result.is_none() {
         subtitle.push_str(" (so far)");
     }
+    let labelled: Vec<(String, Vec<u64>)> = groups
+        .into_iter()
+        .map(|(value, periods, searched)| {
+            let label = match (param, value) {
+                (Some(p), Some(v)) => format!(
+                    "{p} = {} ({searched} network{})",
+                    crate::plots::style::tick(v),
+                    if searched == 1 { "" } else { "s" }
+                ),
+                (Some(p), None) => format!("{p} unknown"),
+                (None, _) => "periods".to_string(),
+            };
+            (label, periods)
+        })
+        .collect();
     Figure::Histogram(HistogramFigure {
         title: info.title.into(),
         subtitle: Some(subtitle),
         x_label: "period (time steps)".into(),
         y_label: "attractors".into(),
-        groups: vec![integer_bins("periods", &periods)],
+        groups: integer_bins_shared(&labelled),
+        grouped: true,
     })
 }
 
@@ -491,6 +556,51 @@ mod tests {
             result,
             metrics,
             checkpoint,
+            network: 0,
+        }
+    }
+
+    /// `network` picks which network the heat maps draw; the subtitle names its index, swept
+    /// value, replicate and N; an index past the networks says so instead of drawing another.
+    #[test]
+    fn heat_maps_draw_the_chosen_network() {
+        let spec = spec();
+        let mut second = network(1.0, 1, json!(0.05));
+        second["weights"] = json!([[0.0, -4.0], [4.0, 0.0]]);
+        second["correlation_matrix"] = json!([[1.0, 0.9], [0.8, 1.0]]);
+        let result = json!({"networks": [network(0.5, 0, json!(0.01)), second]});
+        let mut d = data(&spec, "succeeded", Some(&result), &[], None);
+        let Some(Figure::Heatmap(first)) = build(&d, "weights") else {
+            panic!()
+        };
+        assert_eq!(first.values, vec![vec![0.0, 2.0], vec![-1.5, 0.3]]);
+        assert_eq!(
+            first.subtitle.as_deref(),
+            Some("network 0 of 2, std = 0.5, replicate 0, N = 2")
+        );
+        d.network = 1;
+        let Some(Figure::Heatmap(w)) = build(&d, "weights") else {
+            panic!()
+        };
+        assert_eq!(w.values, vec![vec![0.0, -4.0], vec![4.0, 0.0]]);
+        assert_eq!(
+            w.subtitle.as_deref(),
+            Some("network 1 of 2, std = 1, replicate 1, N = 2")
+        );
+        let Some(Figure::Heatmap(c)) = build(&d, "correlation") else {
+            panic!()
+        };
+        assert_eq!(c.values[0][1], 0.9);
+        assert!(c.subtitle.unwrap().starts_with("network 1 of 2, std = 1"));
+        assert_eq!(super::super::network_count(&d), 2);
+        assert!(super::super::uses_network(JobKind::Mi, "weights"));
+        assert!(!super::super::uses_network(JobKind::Mi, "ic_scatter"));
+        d.network = 2;
+        for name in PER_NETWORK {
+            let Some(Figure::Empty { message, .. }) = build(&d, name) else {
+                panic!("{name}")
+            };
+            assert_eq!(message, "network 2 is not among the 2 networks (0 to 1)");
         }
     }
 
@@ -505,6 +615,7 @@ mod tests {
         let Some(Figure::Lines(f)) = build(&d, "sweep") else {
             panic!()
         };
+        crate::plots::testing::assert_legend_outside(&Figure::Lines(f.clone()), Size::DEFAULT);
         let i = &f.panels[0];
         assert_eq!(i.lines[0].points, vec![(0.5, 0.02), (1.0, 0.05)]);
         let band = &i.band.as_ref().unwrap().points;
@@ -599,7 +710,51 @@ mod tests {
         let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else {
             panic!()
         };
-        assert_eq!(h.groups[0].counts.iter().sum::<f64>(), 6.0);
+        let sums: Vec<f64> = h.groups.iter().map(|g| g.counts.iter().sum()).collect();
+        assert_eq!(sums, vec![2.0, 4.0], "one group per std, each network once");
+    }
+
+    /// A two-value sweep whose networks have known periods: one group per value, each
+    /// network's attractors counted once, on shared bins; a plain ensemble has one group.
+    #[test]
+    fn attractor_periods_are_grouped_by_sweep_value() {
+        let with_periods = |std: f64, replicate: u64, periods: &[u64]| {
+            let mut net = network(std, replicate, json!(0.01));
+            let list: Vec<Value> = periods
+                .iter()
+                .map(|p| json!({"period": p, "basin": 1}))
+                .collect();
+            net["attractors"] =
+                json!({"count": periods.len(), "list": list, "list_truncated": false});
+            net
+        };
+        let spec = spec();
+        let result = json!({"networks": [with_periods(0.5, 0, &[1, 2]), with_periods(0.5, 1, &[1]),
+                                          with_periods(1.0, 0, &[3, 3]), with_periods(1.0, 1, &[1])]});
+        let d = data(&spec, "succeeded", Some(&result), &[], None);
+        let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else {
+            panic!()
+        };
+        assert!(h.grouped);
+        let labels: Vec<&str> = h.groups.iter().map(|g| g.label.as_str()).collect();
+        assert_eq!(labels, ["std = 0.5 (2 networks)", "std = 1 (2 networks)"]);
+        assert_eq!(h.groups[0].edges, vec![0.5, 1.5, 2.5, 3.5]);
+        assert_eq!(h.groups[0].edges, h.groups[1].edges);
+        assert_eq!(h.groups[0].counts, vec![2.0, 1.0, 0.0]);
+        assert_eq!(h.groups[1].counts, vec![1.0, 0.0, 2.0]);
+        let subtitle = h.subtitle.as_deref().unwrap();
+        assert!(subtitle.starts_with("6 attractors of 4 networks; one group per value of std"));
+        let fig = Figure::Histogram(h);
+        crate::plots::testing::assert_legend_outside(&fig, Size::DEFAULT);
+        crate::plots::testing::preview("mi_attractor_periods_sweep", &fig);
+
+        let plain = json!({"network": {"ensemble": {"n": 2}}, "attractors": true});
+        let d = data(&plain, "succeeded", Some(&result), &[], None);
+        let Some(Figure::Histogram(h)) = build(&d, "attractor_periods") else {
+            panic!()
+        };
+        assert_eq!(h.groups.len(), 1);
+        assert_eq!(h.groups[0].counts, vec![3.0, 1.0, 2.0]);
     }
 
     #[test]

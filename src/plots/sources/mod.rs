@@ -22,6 +22,9 @@ pub struct JobData<'a> {
     pub result: Option<&'a Value>,
     pub metrics: &'a [(i64, Value)],
     pub checkpoint: Option<&'a Value>,
+    /// Which network (0-based index into `networks` of the result or checkpoint) the
+    /// single-network plots draw (`?network=`; see [`uses_network`]).
+    pub network: usize,
 }
 
 /// A plot a job offers (the listing endpoint and the dashboard use these).
@@ -63,6 +66,21 @@ pub fn figure(data: &JobData, name: &str) -> Option<Figure> {
         JobKind::Evolution => evolution::figure(data, info),
         JobKind::Lif => lif::figure(data, info),
     })
+}
+
+/// True when plot `name` of a `kind` job draws one network chosen by [`JobData::network`]
+/// (the `mi` heat maps); other plots ignore the choice.
+pub fn uses_network(kind: JobKind, name: &str) -> bool {
+    kind == JobKind::Mi && mi::PER_NETWORK.contains(&name)
+}
+
+/// How many networks [`JobData::network`] can choose from so far (0 before any has finished,
+/// and for kinds without networks).
+pub fn network_count(data: &JobData) -> usize {
+    match data.kind {
+        JobKind::Mi => mi::networks(data).len(),
+        _ => 0,
+    }
 }
 
 /// The "nothing yet" figure: says whether data may still come or the job ended without any.
