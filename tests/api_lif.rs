@@ -165,7 +165,20 @@ async fn mnist_slice_trains_and_serves_result_model_and_predictions() {
     let raster = &result["raster"];
     assert_eq!(raster["steps"], 10);
     assert_eq!(raster["layers"][0]["units"], 48);
-    assert!(raster["input"]["spikes"].as_array().unwrap().len() > 10);
+    // The encoded input of the same sample: [step, channel] spikes inside the raster.
+    let input = &raster["input"];
+    let channels = input["units"].as_u64().unwrap();
+    assert_eq!(channels, result["dataset"]["features"].as_u64().unwrap());
+    let input_spikes = input["spikes"].as_array().unwrap();
+    assert!(input_spikes.len() > 10);
+    for s in input_spikes {
+        let (t, c) = (s[0].as_u64().unwrap(), s[1].as_u64().unwrap());
+        assert!(
+            t < 10 && c < channels,
+            "input spike {s} outside 10 steps x {channels}"
+        );
+    }
+    assert_eq!(input["truncated"], false);
 
     let (_, metrics) = s.get(&format!("/v1/jobs/{id}/metrics")).await;
     let series = metrics["series"].as_array().unwrap();

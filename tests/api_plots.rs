@@ -151,13 +151,13 @@ async fn mi_plots_while_queued_running_cancelled_and_finished() {
     }
     let text = svg(&s, &small, "weights").await;
     assert!(
-        text.contains("source neuron j") && text.contains("weight W_ij (j → i)"),
+        text.contains("source neuron j") && text.contains("weight Wᵢⱼ (j → i)"),
         "{text}"
     );
     let text = svg(&s, &small, "attractor_periods").await;
     assert!(text.contains("period (time steps)"), "{text}");
     let text = svg(&s, &small, "correlation").await;
-    assert!(text.contains("Pearson correlation ρ_ij"), "{text}");
+    assert!(text.contains("Pearson correlation ρᵢⱼ"), "{text}");
     s.stop().await;
 }
 

@@ -101,10 +101,38 @@ pub fn pdf(svg: &str) -> Result<Vec<u8>, String> {
     .map_err(|e| e.to_string())
 }
 
+/// The characters of `text` the embedded font has no glyph for (they would come out as
+/// empty boxes in PNG and PDF). Whitespace is not checked.
+#[cfg(test)]
+pub fn missing_glyphs(text: &str) -> Vec<char> {
+    let face = ttf_parser::Face::parse(FONT, 0).expect("the embedded font parses");
+    let mut missing: Vec<char> = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && face.glyph_index(*c).is_none())
+        .collect();
+    missing.dedup();
+    missing
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plots::{Figure, Size, render};
+
+    /// The sub- and superscripts the plot labels use are in the embedded font, so PNG and
+    /// PDF show them as the SVG does (no tofu boxes).
+    #[test]
+    fn the_font_has_the_label_math() {
+        assert_eq!(
+            missing_glyphs("Wᵢⱼ ρᵢⱼ xᵢ(t) xⱼ(t+1) N²C² h₂(σ(−q)) ₀₁₂₃ₜ₊ λ ± → …"),
+            Vec::<char>::new()
+        );
+        assert_eq!(
+            missing_glyphs("\u{E000}"),
+            ['\u{E000}'],
+            "a private-use code point has none"
+        );
+    }
 
     fn svg() -> String {
         render(

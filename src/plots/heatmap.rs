@@ -222,7 +222,7 @@ mod tests {
             subtitle: None,
             x_label: "source neuron j".into(),
             y_label: "target neuron i".into(),
-            bar_label: "weight W_ij".into(),
+            bar_label: "weight Wᵢⱼ".into(),
             values,
             map: ColourMap::Diverging,
             annotate,
@@ -249,7 +249,7 @@ mod tests {
                 "Weight matrix",
                 "source neuron j",
                 "target neuron i",
-                "weight W_ij",
+                "weight Wᵢⱼ",
                 "-2",
             ],
         );

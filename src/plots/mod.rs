@@ -220,7 +220,8 @@ pub(crate) mod testing {
     //! Checks shared by the renderer tests.
 
     /// Parses `svg` as XML and checks that it is an `<svg>` document containing every text
-    /// of `texts` in its `<text>` elements; returns all text content for further checks.
+    /// of `texts` in its `<text>` elements, all of whose characters the embedded font has
+    /// (PNG and PDF use it); returns all text content for further checks.
     pub fn assert_svg(svg: &str, texts: &[&str]) -> String {
         let doc = roxmltree::Document::parse(svg)
             .unwrap_or_else(|e| panic!("not well-formed XML ({e}):\n{svg}"));
@@ -234,11 +235,16 @@ pub(crate) mod testing {
         for t in texts {
             assert!(all.contains(t), "missing text {t:?} in:\n{all}");
         }
+        let missing = crate::plots::export::missing_glyphs(&all);
+        assert!(
+            missing.is_empty(),
+            "no glyph in the embedded font for {missing:?} in:\n{all}"
+        );
         all
     }
 
-    /// Writes `figure` as `<dir>/<name>.svg` (and `.png`) when `PLOTS_PREVIEW_DIR` is set, to look at the
-    /// plots the tests build (e.g. `PLOTS_PREVIEW_DIR=/tmp/p cargo test --lib plots`).
+    /// Writes `figure` as `<dir>/<name>.svg` (and `.png`) when `PLOTS_PREVIEW_DIR` is set, to
+    /// look at the plots the tests build (`PLOTS_PREVIEW_DIR=/tmp/p cargo test --lib plots`).
     pub fn preview(name: &str, figure: &crate::plots::Figure) {
         if let Some(dir) = std::env::var_os("PLOTS_PREVIEW_DIR") {
             let svg = crate::plots::render(figure, crate::plots::Size::DEFAULT).unwrap();

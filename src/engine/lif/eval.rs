@@ -307,6 +307,10 @@ fn argmax_f64(v: &[f64]) -> usize {
 pub struct Raster {
     /// The encoded input (`None` for constant coding, which does not spike).
     pub input: Option<Vec<Vec<u32>>>,
+    /// Constant coding: the current each input channel feeds at every step (`None` when the
+    /// coding spikes).
+    #[serde(default)]
+    pub input_current: Option<Vec<f32>>,
     /// Per hidden layer (`None` for dense layers).
     pub layers: Vec<Option<Vec<Vec<u32>>>>,
     /// The read-out membrane V_t, per step, per class.
@@ -336,6 +340,10 @@ pub fn spike_raster(
     };
     Ok(Raster {
         input: steps_of(&trace.input),
+        input_current: match &trace.input {
+            Activity::Static(v) => Some(v.clone()),
+            _ => None,
+        },
         layers: trace.layers.iter().map(|l| steps_of(&l.out)).collect(),
         readout: trace
             .readout_u

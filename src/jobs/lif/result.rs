@@ -170,8 +170,38 @@ fn histogram(values: &[f64], inits: &[(f64, f64)]) -> Value {
     json!({"edges": edges, "counts": counts})
 }
 
+/// Most input spikes recorded in `raster.input` (a 784-pixel Poisson-coded digit over 100
+/// steps spikes tens of thousands of times); beyond it `truncated` is true.
+pub const MAX_INPUT_SPIKES: usize = 20_000;
+
+/// `[t, unit]` pairs of spikes given per step as the indices of the spiking units.
+fn pairs(steps: &[Vec<u32>]) -> impl Iterator<Item = [u32; 2]> + '_ {
+    steps
+        .iter()
+        .enumerate()
+        .flat_map(|(t, units)| units.iter().map(move |&u| [t as u32, u]))
+}
+
+/// `raster.input`: the encoded input the network saw, as `[step, channel]` spikes in step
+/// order, the first [`MAX_INPUT_SPIKES`] of them (`truncated` says whether there were more);
+/// constant coding feeds a current instead of spikes (`spikes` empty, `current` per channel).
+fn input_doc(units: usize, spikes: Option<&[Vec<u32>]>, current: Option<&[f32]>) -> Value {
+    match (spikes, current) {
+        (Some(steps), _) => {
+            let total: usize = steps.iter().map(Vec::len).sum();
+            let kept: Vec<[u32; 2]> = pairs(steps).take(MAX_INPUT_SPIKES).collect();
+            json!({"units": units, "spikes": kept, "truncated": total > MAX_INPUT_SPIKES})
+        }
+        (None, Some(current)) => {
+            json!({"units": units, "spikes": [], "truncated": false, "current": current})
+        }
+        (None, None) => Value::Null,
+    }
+}
+
 /// Who spiked when for test sample `index`: `[t, unit]` pairs per LIF layer (dense layers do not
-/// spike and are left out), the input spikes when the coding spikes.
+/// spike and are left out), and what the encoder fed the network for that sample (see
+/// [`input_doc`]): the same encoding the layers' spikes come from.
 fn raster(config: &LifConfig, model: &Model, data: &Data, index: usize) -> Value {
     let index = index.min(data.test.len().saturating_sub(1));
     let x: Vec<f64> = data.test.sample(index).iter().map(|&v| v as f64).collect();
@@ -180,23 +210,18 @@ fn raster(config: &LifConfig, model: &Model, data: &Data, index: usize) -> Value
     };
     let Raster {
         input,
+        input_current,
         layers,
         class,
         ..
     } = r;
-    let pairs = |steps: &Vec<Vec<u32>>| -> Vec<[u32; 2]> {
-        steps
-            .iter()
-            .enumerate()
-            .flat_map(|(t, units)| units.iter().map(move |&u| [t as u32, u]))
-            .collect()
-    };
     let layer_docs: Vec<Value> = layers
         .iter()
         .enumerate()
         .filter_map(|(i, l)| {
             l.as_ref().map(|steps| {
-                json!({"layer": i, "units": config.layers[i].units(), "spikes": pairs(steps)})
+                let spikes: Vec<[u32; 2]> = pairs(steps).collect();
+                json!({"layer": i, "units": config.layers[i].units(), "spikes": spikes})
             })
         })
         .collect();
@@ -205,7 +230,31 @@ fn raster(config: &LifConfig, model: &Model, data: &Data, index: usize) -> Value
         "label": data.test.labels[index],
         "predicted": class,
         "steps": config.encoding.steps,
-        "input": input.as_ref().map(|steps| json!({"units": model.inputs, "spikes": pairs(steps)})),
+        "input": input_doc(model.inputs, input.as_deref(), input_current.as_deref()),
         "layers": layer_docs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_spikes_are_step_channel_pairs_capped_with_a_flag() {
+        let steps = vec![vec![0, 2], vec![], vec![1]];
+        let doc = input_doc(3, Some(&steps), None);
+        assert_eq!(doc["units"], 3);
+        assert_eq!(doc["spikes"], json!([[0, 0], [0, 2], [2, 1]]));
+        assert_eq!(doc["truncated"], false);
+        let dense: Vec<Vec<u32>> = (0..MAX_INPUT_SPIKES / 4 + 1)
+            .map(|_| vec![0, 1, 2, 3])
+            .collect();
+        let doc = input_doc(4, Some(&dense), None);
+        assert_eq!(doc["spikes"].as_array().unwrap().len(), MAX_INPUT_SPIKES);
+        assert_eq!(doc["truncated"], true);
+        let constant = input_doc(2, None, Some(&[0.5, 0.0]));
+        assert_eq!(constant["spikes"], json!([]));
+        assert_eq!(constant["current"], json!([0.5, 0.0]));
+        assert!(input_doc(2, None, None).is_null());
+    }
 }

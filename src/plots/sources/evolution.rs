@@ -250,7 +250,7 @@ fn best_weights(data: &JobData, info: PlotInfo) -> Figure {
             subtitle: Some(format!("N = {}, {note}", values.len())),
             x_label: "source neuron j".into(),
             y_label: "target neuron i".into(),
-            bar_label: "weight W_ij (j → i)".into(),
+            bar_label: "weight Wᵢⱼ (j → i)".into(),
             values,
             map: ColourMap::Diverging,
             annotate: false,

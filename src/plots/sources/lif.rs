@@ -253,31 +253,58 @@ fn raster(data: &JobData, info: PlotInfo) -> Figure {
     if !r.is_object() {
         return unavailable(info, format!("the result holds no spike raster{note}"));
     }
-    let layers = r["layers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .map(|(k, l)| RasterLayer {
-            label: format!("layer {}", l["layer"].as_u64().unwrap_or(k as u64)),
-            units: l["units"].as_u64().unwrap_or(0) as usize,
-            spikes: l["spikes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|s| Some((num(s.get(0)?)?, num(s.get(1)?)?)))
-                .collect(),
-        })
-        .collect();
+    let spikes = |l: &Value| -> Vec<(f64, f64)> {
+        l["spikes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| Some((num(s.get(0)?)?, num(s.get(1)?)?)))
+            .collect()
+    };
+    // The encoded input is the bottom layer; constant coding feeds a current (no spikes) and
+    // is only named in the subtitle.
+    let input = &r["input"];
+    let input_spikes = input["spikes"].as_array().is_some_and(|s| !s.is_empty())
+        || (input.is_object() && input["current"].is_null());
+    let mut layers: Vec<RasterLayer> = Vec::new();
+    if input_spikes {
+        layers.push(RasterLayer {
+            label: "input".into(),
+            units: input["units"].as_u64().unwrap_or(0) as usize,
+            spikes: spikes(input),
+        });
+    }
+    layers.extend(
+        r["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(k, l)| RasterLayer {
+                label: format!("layer {}", l["layer"].as_u64().unwrap_or(k as u64)),
+                units: l["units"].as_u64().unwrap_or(0) as usize,
+                spikes: spikes(l),
+            }),
+    );
     let field = |k: &str| r[k].as_i64().map_or("?".to_string(), |v| v.to_string());
+    let mut subtitle = format!(
+        "test sample {}: label {}, predicted {}",
+        field("sample_index"),
+        field("label"),
+        field("predicted")
+    );
+    if input["truncated"].as_bool() == Some(true) {
+        subtitle.push_str(&format!(
+            "; input: its first {} spikes",
+            input["spikes"].as_array().map_or(0, Vec::len)
+        ));
+    } else if !input_spikes && input.is_object() {
+        subtitle.push_str("; input: a constant current (no spikes)");
+    }
+    subtitle.push_str(note);
     Figure::Raster(RasterFigure {
         title: info.title.into(),
-        subtitle: Some(format!(
-            "test sample {}: label {}, predicted {}{note}",
-            field("sample_index"),
-            field("label"),
-            field("predicted")
-        )),
+        subtitle: Some(subtitle),
         x_label: "time step".into(),
         y_label: "unit (layers stacked)".into(),
         steps: num(&r["steps"]),
@@ -312,6 +339,7 @@ mod tests {
                                  "histogram": {"edges": [0.0, 0.05, 0.1], "counts": [10, 6]}},
                                 null]},
             "raster": {"sample_index": 3, "label": 2, "predicted": 2, "steps": 10,
+                       "input": {"units": 5, "spikes": [[0, 0], [1, 4], [2, 2]], "truncated": false},
                        "layers": [{"layer": 0, "units": 4, "spikes": [[0, 1], [3, 2], [9, 3]]},
                                   {"layer": 1, "units": 3, "spikes": [[5, 0]]}]},
             "elapsed_ms": 2000
@@ -371,6 +399,7 @@ mod tests {
                 "raster",
                 &[
                     "time step",
+                    "input (5 units)",
                     "layer 0 (4 units)",
                     "layer 1 (3 units)",
                     "test sample 3: label 2, predicted 2",
@@ -390,6 +419,13 @@ mod tests {
             panic!()
         };
         assert_eq!(h.values[1], vec![2.0, 4.0, 0.0], "row = true class");
+        // The encoded input is the bottom layer of the raster, its legend outside the spikes.
+        let Some(Figure::Raster(r)) = build(&d, "raster") else {
+            panic!()
+        };
+        assert_eq!(r.layers[0].label, "input");
+        assert_eq!(r.layers[0].spikes, vec![(0.0, 0.0), (1.0, 4.0), (2.0, 2.0)]);
+        crate::plots::testing::assert_legend_outside(&Figure::Raster(r), Size::DEFAULT);
     }
 
     /// The initial uniform leaks become expected counts on the trained histogram's bins.

@@ -402,7 +402,7 @@ fn weights(data: &JobData, info: PlotInfo) -> Figure {
             w,
             "source neuron j",
             "target neuron i",
-            "weight W_ij (j → i)",
+            "weight Wᵢⱼ (j → i)",
         ),
         None => missing_network(data, info),
     }
@@ -420,13 +420,13 @@ fn correlation(data: &JobData, info: PlotInfo) -> Figure {
         Some(c) => heatmap(
             info,
             format!(
-                "{}; ρ_ij = corr(x_i(t), x_j(t+{lag}))",
+                "{}; ρᵢⱼ = corr(xᵢ(t), xⱼ(t+{lag}))",
                 describe_chosen(data, c.len())
             ),
             c,
             &format!("neuron j at t+{lag}"),
             "neuron i at t",
-            "Pearson correlation ρ_ij",
+            "Pearson correlation ρᵢⱼ",
         ),
         None => missing_network(data, info),
     }
@@ -583,6 +583,11 @@ mod tests {
             panic!()
         };
         assert_eq!(w.values, vec![vec![0.0, -4.0], vec![4.0, 0.0]]);
+        // Subscripts are real subscript characters (the embedded font has them, so PNG and
+        // PDF match the SVG), never the TeX-like "W_ij".
+        let svg = render(&Figure::Heatmap(w.clone()), Size::DEFAULT).unwrap();
+        assert_svg(&svg, &["weight Wᵢⱼ (j → i)"]);
+        assert!(!svg.contains("W_ij") && !svg.contains("_ij"));
         assert_eq!(
             w.subtitle.as_deref(),
             Some("network 1 of 2, std = 1, replicate 1, N = 2")
@@ -591,6 +596,12 @@ mod tests {
             panic!()
         };
         assert_eq!(c.values[0][1], 0.9);
+        let svg = render(&Figure::Heatmap(c.clone()), Size::DEFAULT).unwrap();
+        assert_svg(
+            &svg,
+            &["Pearson correlation ρᵢⱼ", "ρᵢⱼ = corr(xᵢ(t), xⱼ(t+1))"],
+        );
+        assert!(!svg.contains("_ij") && !svg.contains("x_i"));
         assert!(c.subtitle.unwrap().starts_with("network 1 of 2, std = 1"));
         assert_eq!(super::super::network_count(&d), 2);
         assert!(super::super::uses_network(JobKind::Mi, "weights"));
