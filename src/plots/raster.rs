@@ -1,4 +1,6 @@
-//! Spike rasters: time step on x, unit on y, layers stacked bottom-up in their own colour.
+//! Spike rasters: time step on x, layers stacked bottom-up in bands of equal height, each in its
+//! own colour with its units spread over its band (784 input pixels would otherwise squeeze a
+//! 32-neuron hidden layer into a sliver).
 
 use plotters::prelude::*;
 
@@ -39,7 +41,8 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult<Layout
     }
     let subtitle = (!subtitle.is_empty()).then_some(subtitle);
     let body = style::title_block(area, theme, &fig.title, subtitle.as_deref())?;
-    let (x_range, y_range) = (-0.5..(steps - 0.5), 0.0..total_units as f64);
+    let bands = fig.layers.len();
+    let (x_range, y_range) = (-0.5..(steps - 0.5), 0.0..bands as f64);
     let labels: Vec<String> = fig
         .layers
         .iter()
@@ -53,18 +56,17 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult<Layout
         y: &fig.y_label,
         grid: Grid::None,
         x_ticks: 8,
-        y_ticks: 6,
+        y_ticks: bands + 1,
         log_x: false,
         log_y: false,
     };
     draw_axes(&mut chart, theme, axes)?;
-    let mut offset = 0.0;
     let mut budget = MAX_SPIKES;
     let mut entries = Vec::new();
     for (k, layer) in fig.layers.iter().enumerate() {
         let colour = palette(k);
         let units = layer.units as f64;
-        let base = offset;
+        let (base, row) = (k as f64, 1.0 / units.max(1.0));
         let drawn: Vec<(f64, f64)> = layer
             .spikes
             .iter()
@@ -75,15 +77,18 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult<Layout
         budget -= drawn.len();
         chart.draw_series(drawn.iter().map(|&(t, u)| {
             Rectangle::new(
-                [(t - 0.4, base + u + 0.05), (t + 0.4, base + u + 0.95)],
+                [
+                    (t - 0.4, base + (u + 0.05) * row),
+                    (t + 0.4, base + (u + 0.95) * row),
+                ],
                 colour.filled(),
             )
         }))?;
         entries.push(Entry::new(labels[k].clone(), Key::Swatch(colour, 1.0)));
-        offset += units;
-        if k + 1 < fig.layers.len() {
+        if k + 1 < bands {
+            let top = (k + 1) as f64;
             chart.draw_series(std::iter::once(PathElement::new(
-                vec![(-0.5, offset), (steps - 0.5, offset)],
+                vec![(-0.5, top), (steps - 0.5, top)],
                 BLACK.mix(0.4).stroke_width(1),
             )))?;
         }
@@ -110,7 +115,7 @@ mod tests {
             title: "Spike raster".into(),
             subtitle: Some("test sample 3: label 7, predicted 7".into()),
             x_label: "time step".into(),
-            y_label: "unit (layers stacked)".into(),
+            y_label: "layer bands (unit 0 at the bottom of each)".into(),
             steps: Some(10.0),
             layers,
         })
@@ -139,7 +144,7 @@ mod tests {
                 "Spike raster",
                 "label 7",
                 "time step",
-                "unit (layers stacked)",
+                "layer bands (unit 0 at the bottom of each)",
                 "layer 0 (4 units)",
                 "layer 1 (2 units)",
             ],

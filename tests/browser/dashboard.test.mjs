@@ -1,6 +1,7 @@
 // Browser tests of the dashboard: headless Debian Chromium driven by playwright-core against the
 // real fluxlab binary. Screenshots of every page go to target/test-output/screenshots/.
-// Set UPDATE_DOCS_SCREENSHOT=1 to also refresh docs/dashboard.png from the job page.
+// Set UPDATE_DOCS_SCREENSHOT=1 to also refresh docs/dashboard.png from the job page and the
+// README's screenshots in docs/screenshots/.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,9 +34,16 @@ after(async () => {
   await server?.stop();
 });
 
+/** Pages shown in the README (docs/screenshots/), refreshed with UPDATE_DOCS_SCREENSHOT=1. */
+const README_SHOTS = ['job-lif', 'submit'];
+
 async function shot(name) {
   const path = join(SHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  if (process.env.UPDATE_DOCS_SCREENSHOT && README_SHOTS.includes(name)) {
+    mkdirSync(join(repo, 'docs', 'screenshots'), { recursive: true });
+    copyFileSync(path, join(repo, 'docs', 'screenshots', `${name}.png`));
+  }
   return path;
 }
 

@@ -306,7 +306,7 @@ fn raster(data: &JobData, info: PlotInfo) -> Figure {
         title: info.title.into(),
         subtitle: Some(subtitle),
         x_label: "time step".into(),
-        y_label: "unit (layers stacked)".into(),
+        y_label: "layer bands (unit 0 at the bottom of each)".into(),
         steps: num(&r["steps"]),
         layers,
     })
