@@ -608,5 +608,29 @@ async fn heat_maps_pick_a_network() {
     assert_eq!(r.status(), 200);
     let ignored = r.headers()["fluxlab-view-ignored"].to_str().unwrap();
     assert!(ignored.starts_with("network"), "{ignored}");
+    // Past the schema's maximum (no job has 10,001 networks) it is a 422 for every plot.
+    let (status, problem) = s
+        .get(&format!(
+            "/v1/jobs/{mi}/plots/ic_scatter.svg?network=2147483648"
+        ))
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "network", "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 9999"),
+        "{problem}"
+    );
+    assert_eq!(
+        crate_max_networks(),
+        10_000,
+        "the schema's maximum index (9999) follows the most networks a job may have"
+    );
     s.stop().await;
+}
+
+fn crate_max_networks() -> usize {
+    fluxlab::jobs::Limits::default().max_networks
 }

@@ -97,7 +97,7 @@ export function lineChart({ title, xLabel, yLabel, series, logX = false }) {
     const ly = M.top + 8 + i * 22;
     legend.append(el('line', { x1: W - M.right + 14, x2: W - M.right + 44, y1: ly, y2: ly, stroke: colour, 'stroke-width': 3, 'stroke-dasharray': dash }));
     // Long labels keep both ends: names differ at the start, disambiguating id ends at the end.
-    const text = s.label.length > 24 ? `${s.label.slice(0, 13)}…${s.label.slice(-10)}` : s.label;
+    const text = s.label.length > 24 ? `${s.label.slice(0, 10)}…${s.label.slice(-13)}` : s.label;
     legend.append(el('text', { x: W - M.right + 50, y: ly + 4 }, text));
   });
   svg.append(legend);

@@ -25,7 +25,8 @@ export function uniqueLabels(jobs) {
 
 /** Spec leaves as path → JSON text (arrays of scalars count as one value). */
 function leaves(value, path = 'spec', out = new Map()) {
-  if (value && typeof value === 'object' && !(Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object'))) {
+  const empty = value && typeof value === 'object' && Object.keys(value).length === 0;
+  if (value && typeof value === 'object' && !empty && !(Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object'))) {
     for (const [k, v] of Object.entries(value)) leaves(v, Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`, out);
   } else {
     out.set(path, JSON.stringify(value));
@@ -54,7 +55,7 @@ export function renderCompare(main, { signal, params }) {
     h('option', { value: 'evolution', selected: kind === 'evolution' }, 'evolution — per generation'),
     h('option', { value: 'lif', selected: kind === 'lif' }, 'lif — per epoch'));
   const metricSelect = h('select', { id: 'c-metric', onchange: () => { metric = metricSelect.value; draw(); } });
-  const perNBox = h('input', { type: 'checkbox', id: 'c-per-n', checked: perN, onchange: () => { perN = perNBox.checked; draw(); } });
+  const perNBox = h('input', { type: 'checkbox', id: 'c-per-n', checked: perN, 'aria-describedby': 'c-per-n-help', onchange: () => { perN = perNBox.checked; draw(); } });
   const perNHelp = h('p', { class: 'help', id: 'c-per-n-help' });
   const logXBox = h('input', { type: 'checkbox', id: 'c-log-x', checked: logX, onchange: () => { logX = logXBox.checked; draw(); } });
   const picker = h('fieldset', { class: 'picker' });
@@ -86,7 +87,10 @@ export function renderCompare(main, { signal, params }) {
     // Jobs named in the URL but older than the newest 100 are fetched one by one.
     for (const id of selected) {
       if (jobs.some((j) => j.id === id)) continue;
-      try { jobs.push(await api(`/v1/jobs/${encodeURIComponent(id)}`, { signal })); } catch { selected.delete(id); }
+      try {
+        const job = await api(`/v1/jobs/${encodeURIComponent(id)}`, { signal });
+        if (job.kind === kind) jobs.push(job); else selected.delete(id);
+      } catch { selected.delete(id); }
     }
     const labels = uniqueLabels(jobs);
     const focused = picker.contains(document.activeElement) ? document.activeElement.id : null;
@@ -142,16 +146,20 @@ export function renderCompare(main, { signal, params }) {
       : 'Only for I of evolution jobs (bits of the whole network, at most N).';
   }
 
+  let drawing = 0; // the latest draw; slower earlier ones are dropped when they return
+
   async function draw() {
+    drawing += 1;
+    const mine = drawing;
     const chosen = jobs.filter((j) => selected.has(j.id));
     let rowsByJob;
     try {
       rowsByJob = await Promise.all(chosen.map(rowsOf));
     } catch (err) {
-      if (!signal.aborted) banner(`Could not load metrics: ${err.message}`);
+      if (!signal.aborted && mine === drawing) banner(`Could not load metrics: ${err.message}`);
       return;
     }
-    if (signal.aborted) return;
+    if (signal.aborted || mine !== drawing) return;
     showMetricChoices(rowsByJob, chosen);
     const divide = perN && !perNBox.disabled;
     const q = new URLSearchParams({ kind });

@@ -84,7 +84,7 @@ export function renderDatasets(main, { signal }) {
     }
     fill(listBox, h('table', { class: 'datasets' },
       h('caption', { class: 'visually-hidden' }, 'Datasets'),
-      h('thead', {}, h('tr', {}, ['Name', 'Id', 'Samples', 'Shape', 'Classes', 'Size', 'Uploaded', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', {}, h('tr', {}, ['Name', 'Id', 'Samples', 'Shape', 'Classes', 'Size', 'Uploaded'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, list.map((d) => h('tr', { 'data-dataset': d.id },
         h('td', {}, d.name, d.builtin ? h('span', { class: 'tag' }, 'built-in') : null),
         h('td', { class: 'mono small' }, d.id),
@@ -94,7 +94,7 @@ export function renderDatasets(main, { signal }) {
         h('td', { class: 'n' }, bytes(d.bytes)),
         h('td', { title: d.created_at || '' }, d.created_at ? age(d.created_at) : '—'),
         h('td', {}, h('div', { class: 'actions' },
-          h('a', { href: `#/submit?dataset=${encodeURIComponent(d.id)}`, class: 'button secondary small' }, 'Train on it'),
+          h('a', { href: `#/submit?dataset=${encodeURIComponent(`${d.builtin ? 'builtin' : 'id'}:${d.id}`)}`, class: 'button secondary small' }, 'Train on it'),
           d.builtin ? null : h('button', { type: 'button', class: 'danger small', 'data-delete': d.id, onclick: () => remove(d) }, 'Delete'))))))));
   }
 

@@ -3,7 +3,7 @@
 // POST /v1/models/{id}/predict. Non-image models take their values as text.
 
 import { api, ApiError } from './api.js';
-import { h, fill, num, jobLabel, replaceQuery, announce } from './dom.js';
+import { h, fill, num, jobLabel, replaceQuery } from './dom.js';
 
 const PAD = 280; // drawing canvas, CSS and device pixels
 const BRUSH = 22;
@@ -26,6 +26,28 @@ async function inputShape(job, signal) {
   return { shape: null, features: null, name: ref.task ? `synthetic task “${ref.task}”` : 'a custom dataset' };
 }
 
+/**
+ * A photo or scan as light ink on black: inverted when the paper is light (median above 0.5),
+ * then the paper's level (the median) is subtracted and the ink stretched to full brightness.
+ */
+function normaliseInk(img) {
+  const n = img.data.length / 4;
+  const grey = new Float32Array(n);
+  for (let i = 0; i < n; i += 1) grey[i] = (img.data[4 * i] + img.data[4 * i + 1] + img.data[4 * i + 2]) / (3 * 255);
+  const sorted = Float32Array.from(grey).sort();
+  const invert = sorted[n >> 1] > 0.5;
+  if (invert) for (let i = 0; i < n; i += 1) grey[i] = 1 - grey[i];
+  const paper = invert ? 1 - sorted[n >> 1] : sorted[n >> 1];
+  let peak = 0;
+  for (const v of grey) peak = Math.max(peak, v);
+  const span = Math.max(peak - paper, 1e-6);
+  for (let i = 0; i < n; i += 1) {
+    const v = Math.round(255 * Math.min(1, Math.max(0, (grey[i] - paper) / span)));
+    img.data.set([v, v, v, 255], 4 * i);
+  }
+  return img;
+}
+
 /** Grey levels in [0, 1] of a canvas (mean of R, G, B). */
 function greys(canvas) {
   const { data, width, height } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
@@ -40,10 +62,14 @@ function greys(canvas) {
  * image centre, as MNIST was prepared. Returns row-major values in [0, 1], or null without ink.
  */
 export function toModelInput(grey, size, rows, cols) {
+  let peak = 0;
+  for (const v of grey) peak = Math.max(peak, v);
+  // Ink is what stands out: antialiased edges and faint paper stay outside the box.
+  const ink = Math.max(0.05, 0.2 * peak);
   let [x0, y0, x1, y1] = [size, size, -1, -1];
   for (let y = 0; y < size; y += 1) {
     for (let x = 0; x < size; x += 1) {
-      if (grey[y * size + x] > 0.05) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+      if (grey[y * size + x] > ink) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
     }
   }
   if (x1 < 0) return null;
@@ -72,6 +98,7 @@ export function toModelInput(grey, size, rows, cols) {
       mass += v; mx += v * (x + 0.5); my += v * (y + 0.5);
     }
   }
+  if (!(mass > 0)) return null;
   const sx = Math.round(cols / 2 - mx / mass);
   const sy = Math.round(rows / 2 - my / mass);
   const out = new Array(rows * cols).fill(0);
@@ -95,7 +122,7 @@ export function renderPredict(main, { signal, params }) {
   const status = h('p', { id: 'p-status', role: 'status' });
   const errors = h('ul', { class: 'field-error', id: 'p-errors' });
   const shapeNote = h('p', { class: 'help', id: 'p-shape' });
-  const output = h('div', { id: 'p-output', 'aria-live': 'polite' });
+  const output = h('div', { id: 'p-output' });
   const drawBox = h('div', { class: 'draw-box' },
     pad,
     h('div', { class: 'actions' },
@@ -105,7 +132,7 @@ export function renderPredict(main, { signal, params }) {
   const valuesBox = h('div', { class: 'field', hidden: true },
     h('label', { for: 'p-values' }, 'Input values'), values,
     h('p', { class: 'help', id: 'p-values-help' }, 'Comma- or space-separated values in [0, 1], one per input feature.'));
-  const predict = h('button', { type: 'button', id: 'p-predict', onclick: () => run() }, 'Predict');
+  const predict = h('button', { type: 'button', id: 'p-predict', disabled: true, onclick: () => run() }, 'Predict');
 
   fill(main,
     h('h1', {}, 'Predict with a trained model'),
@@ -120,6 +147,7 @@ export function renderPredict(main, { signal, params }) {
 
   let job = null;
   let shape = null;
+  let choice = 0; // the latest model choice; answers to earlier ones are dropped
 
   // ---- drawing --------------------------------------------------------------------------------
 
@@ -159,14 +187,12 @@ export function renderPredict(main, { signal, params }) {
       const bitmap = await createImageBitmap(f);
       clearPad();
       const s = Math.min(PAD / bitmap.width, PAD / bitmap.height);
-      ctx.drawImage(bitmap, (PAD - bitmap.width * s) / 2, (PAD - bitmap.height * s) / 2, bitmap.width * s, bitmap.height * s);
-      const g = greys(pad);
-      const mean = g.reduce((a, b) => a + b, 0) / g.length;
-      if (mean > 0.5) {
-        const img = ctx.getImageData(0, 0, PAD, PAD);
-        for (let i = 0; i < img.data.length; i += 4) for (let c = 0; c < 3; c += 1) img.data[i + c] = 255 - img.data[i + c];
-        ctx.putImageData(img, 0, 0);
-      }
+      const [w, hgt] = [Math.max(1, Math.round(bitmap.width * s)), Math.max(1, Math.round(bitmap.height * s))];
+      const [left, top] = [Math.floor((PAD - w) / 2), Math.floor((PAD - hgt) / 2)];
+      ctx.drawImage(bitmap, left, top, w, hgt);
+      // Only the image's own rectangle is measured: the pad's black margins are not paper.
+      const img = ctx.getImageData(left, top, w, hgt);
+      ctx.putImageData(normaliseInk(img), left, top);
       showPreview();
     } catch (err) {
       status.textContent = `Could not read the image: ${err.message}`;
@@ -200,7 +226,6 @@ export function renderPredict(main, { signal, params }) {
     }
     fill(jobSelect, jobs.length ? jobs.map((j) => h('option', { value: j.id }, `${jobLabel(j)} · ${j.id.slice(-8)}`))
       : h('option', { value: '' }, 'no succeeded lif job yet'));
-    predict.disabled = !jobs.length;
     const wanted = params.get('job');
     if (wanted && !jobs.some((j) => j.id === wanted)) {
       try { const j = await api(`/v1/jobs/${encodeURIComponent(wanted)}`, { signal }); jobSelect.prepend(h('option', { value: j.id }, `${jobLabel(j)} · ${j.status}`)); } catch { /* not ours */ }
@@ -210,12 +235,20 @@ export function renderPredict(main, { signal, params }) {
   }
 
   async function chooseJob(id) {
+    choice += 1;
+    const mine = choice;
     fill(output);
     fill(errors);
+    job = null;
+    shape = null;
+    predict.disabled = true;
     replaceQuery(new URLSearchParams({ job: id }));
     try {
-      job = await api(`/v1/jobs/${encodeURIComponent(id)}`, { signal });
-      const info = await inputShape(job, signal);
+      const chosen = await api(`/v1/jobs/${encodeURIComponent(id)}`, { signal });
+      const info = await inputShape(chosen, signal);
+      if (mine !== choice) return;
+      job = chosen;
+      predict.disabled = false;
       const image = Array.isArray(info.shape) && info.shape.length === 2;
       shape = image ? info.shape : null;
       drawBox.hidden = !image;
@@ -225,13 +258,14 @@ export function renderPredict(main, { signal, params }) {
         : `Trained on ${info.name}${info.features ? ` (${info.features} values per sample)` : ''}: enter the input values.`;
       if (image) showPreview();
     } catch (err) {
-      if (!signal.aborted) status.textContent = `Could not load the model's job: ${err.message}`;
+      if (!signal.aborted && mine === choice) status.textContent = `Could not load the model's job: ${err.message}`;
     }
   }
 
   async function run() {
     fill(errors);
     status.textContent = '';
+    if (!job) { status.textContent = 'Choose a succeeded lif job first.'; return; }
     let input;
     if (shape) {
       input = drawnInput();
@@ -246,13 +280,12 @@ export function renderPredict(main, { signal, params }) {
       const res = await api(`/v1/models/${encodeURIComponent(job.id)}/predict`, { method: 'POST', body, signal });
       const p = res.predictions[0];
       status.textContent = `Predicted class ${p.class}.`;
-      announce(`Predicted class ${p.class}`);
       showProbabilities(p);
     } catch (err) {
       status.textContent = `The prediction failed: ${err.problem?.detail || err.message}`;
       fill(errors, (err instanceof ApiError ? err.errors : []).map((e) => h('li', {}, h('code', {}, e.field), `: ${e.message}`)));
     } finally {
-      predict.disabled = false;
+      predict.disabled = !job;
     }
   }
 

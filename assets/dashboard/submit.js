@@ -20,7 +20,7 @@ export function renderSubmit(main, { params, signal }) {
   const dataset = params.get('dataset');
   if (dataset && !template) {
     body = structuredClone(PRESETS.find((p) => p.id === 'mnist').body);
-    chooseDataset(body, dataset === 'mnist10k' ? 'builtin:mnist10k' : `id:${dataset}`);
+    chooseDataset(body, /^(builtin|id):/.test(dataset) ? dataset : `id:${dataset}`);
     body.name = undefined;
   }
 

@@ -66,6 +66,14 @@ export function metricsTable(kind, rows) {
 /** Arrays longer than this (matrices, per-neuron lists) are summarised, not listed. */
 const MAX_LISTED = 12;
 
+/** "3 × 4" for a regular nested array, null for a ragged one. */
+function shapeOf(value) {
+  if (!Array.isArray(value)) return '';
+  const inner = value.map(shapeOf);
+  if (inner.some((s) => s === null || s !== inner[0])) return null;
+  return inner[0] ? `${value.length} × ${inner[0]}` : String(value.length);
+}
+
 /**
  * Every value of a result as [path, text] rows: scalars as they are, short arrays of numbers
  * inline, long ones and matrices as their shape with min and max (the downloads have them whole).
@@ -75,11 +83,10 @@ export function flattenResult(value, path = '', out = []) {
     const flat = value.flat(Infinity);
     const numbers = flat.every((v) => typeof v === 'number' || v === null);
     if (numbers && (value.length > MAX_LISTED || value.some(Array.isArray))) {
-      const shape = [];
-      for (let a = value; Array.isArray(a); a = a[0]) shape.push(a.length);
-      const present = flat.filter((v) => typeof v === 'number');
-      const range = present.length ? `, min ${num(Math.min(...present))}, max ${num(Math.max(...present))}` : '';
-      out.push([path, `${shape.join(' × ')} numbers${range}`]);
+      let [lo, hi] = [Infinity, -Infinity];
+      for (const v of flat) if (typeof v === 'number') { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      const range = hi >= lo ? `, min ${num(lo)}, max ${num(hi)}` : '';
+      out.push([path, `${shapeOf(value) || flat.length} numbers${range}`]);
     } else if (numbers) {
       out.push([path, `[${value.map((v) => num(v)).join(', ')}]`]);
     } else if (value.length > MAX_LISTED * 4) {

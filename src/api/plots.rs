@@ -67,6 +67,10 @@ const VIEW_IGNORED: &str = "fluxlab-view-ignored";
 
 /// Default PNG scale: 2 device pixels per SVG pixel (sharp on screens and in print).
 const DEFAULT_SCALE: f32 = 2.0;
+/// Largest `?network=` index: one below the most networks a job may have, checked for every
+/// plot (the schema's maximum) before the job's own count is known.
+const MAX_NETWORK_INDEX: usize = 9_999;
+
 /// Largest magnitude of an axis bound.
 const MAX_BOUND: f64 = 1e12;
 
@@ -176,7 +180,14 @@ fn plot_request(raw: Option<&str>, by_name: Format) -> ApiResult<PlotRequest> {
         y_max: bound("y_max", q.y_max, &mut errors),
     };
     let network = q.network.and_then(|text| match text.trim().parse::<usize>() {
-        Ok(v) => Some(v),
+        Ok(v) if v <= MAX_NETWORK_INDEX => Some(v),
+        Ok(v) => {
+            errors.push(FieldError::new(
+                "network",
+                format!("must be at most {MAX_NETWORK_INDEX} (a job has at most {} networks), got {v}", MAX_NETWORK_INDEX + 1),
+            ));
+            None
+        }
         Err(_) => {
             errors.push(FieldError::new(
                 "network",
@@ -266,7 +277,7 @@ pub async fn list(
            ("x_max" = Option<f64>, Query, minimum = -1e12, maximum = 1e12, description = "fixed upper x bound. Bounds that cannot apply (min not below max, ≤ 0 on a log axis, or any view option on a heat map, histogram or raster) are dropped and named in the `Fluxlab-View-Ignored` response header"),
            ("y_min" = Option<f64>, Query, minimum = -1e12, maximum = 1e12, description = "fixed lower y bound in data units (line and scatter plots)"),
            ("y_max" = Option<f64>, Query, minimum = -1e12, maximum = 1e12, description = "fixed upper y bound (see `x_max` for bounds that cannot apply)"),
-           ("network" = Option<u32>, Query, minimum = 0, description = "`mi` heat maps (`weights`, `correlation`): which network to draw, a 0-based index into the result's `networks` (default 0; while the job runs, into the networks finished so far). An index not below the number of networks is a 422 naming the valid range; other plots ignore it and name it in `Fluxlab-View-Ignored`")),
+           ("network" = Option<u32>, Query, minimum = 0, maximum = 9999, description = "`mi` heat maps (`weights`, `correlation`): which network to draw, a 0-based index into the result's `networks` (default 0; while the job runs, into the networks finished so far). An index not below the number of networks is a 422 naming the valid range; other plots ignore it and name it in `Fluxlab-View-Ignored`")),
     responses((status = 200, description = "the plot", content((String = "image/svg+xml"), (Vec<u8> = "image/png"), (Vec<u8> = "application/pdf"))),
               (status = 404, description = "unknown job, or no such plot for the job's kind (lists the valid names)", body = Problem),
               (status = 422, description = "a parameter out of bounds or of the wrong type", body = Problem)))]

@@ -168,6 +168,27 @@ test('the predict page draws a digit and shows class probabilities of the traine
   });
   assert.ok(ink.total > 0, 'the preview has ink');
   assert.ok(ink.centre / ink.total > 0.9, `ink is centred vertically (${JSON.stringify(ink)})`);
+  // A scan (dark ink on light, off-white paper, wider than tall) loads as the same kind of input:
+  // inverted, the paper level removed, no bands from the pad's margins.
+  const scan = await page.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 400; c.height = 200;
+    const g = c.getContext('2d');
+    g.fillStyle = '#e8e4dc'; g.fillRect(0, 0, 400, 200);
+    g.fillStyle = '#202020'; g.fillRect(60, 90, 280, 22);
+    return c.toDataURL('image/png').split(',')[1];
+  });
+  await page.locator('#p-file').setInputFiles({ name: 'scan.png', mimeType: 'image/png', buffer: Buffer.from(scan, 'base64') });
+  await page.waitForFunction(() => {
+    const c = document.querySelector('#p-preview');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let total = 0; let centre = 0;
+    for (let y = 0; y < c.height; y += 1) for (let x = 0; x < c.width; x += 1) {
+      const v = d[4 * (y * c.width + x)];
+      total += v; if (Math.abs(y - 14) <= 2) centre += v;
+    }
+    return total > 0 && centre / total > 0.9;
+  });
   await page.locator('#p-predict').click();
   await page.locator('table.probs').waitFor();
   const probs = await page.$$eval('table.probs tbody tr', (rows) => rows.map((r) => Number(r.querySelector('td').textContent)));
