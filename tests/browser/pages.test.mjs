@@ -311,6 +311,68 @@ test('an mi sweep page picks the network its heat maps show', async () => {
   await shot('mi-sweep');
 });
 
+/** The points of every `<polyline>` of an SVG text, as [[x, y], ...] per polyline. */
+function polylines(svg) {
+  return [...svg.matchAll(/<polyline[^>]*\bpoints="([^"]*)"/g)]
+    .map((m) => m[1].trim().split(/\s+/).map((p) => p.split(',').map(Number)));
+}
+
+/** Largest distance (pixels) of `pixels` from the best affine image of `values`. */
+function affineMisfit(values, pixels) {
+  const n = values.length;
+  const mv = values.reduce((a, b) => a + b, 0) / n;
+  const mp = pixels.reduce((a, b) => a + b, 0) / n;
+  let [sxy, sxx] = [0, 0];
+  values.forEach((v, i) => { sxy += (v - mv) * (pixels[i] - mp); sxx += (v - mv) ** 2; });
+  const slope = sxy / sxx;
+  return Math.max(...values.map((v, i) => Math.abs(mp + slope * (v - mv) - pixels[i])));
+}
+
+test("the sweep plot's points are the result's means per swept value", async () => {
+  const id = await submit('mi', 'sweep points', {
+    network: { ensemble: { type: 'gaussian', n: 6, std: 1.0, replicates: 3 }, sweep: { param: 'std', values: [0.25, 0.5, 1, 2, 4] } },
+    method: 'exact', seed: 11,
+  });
+  await finished(id);
+  const points = (await api(`/v1/jobs/${id}/result`)).summary.sweep;
+  await open(`#/jobs/${id}`);
+  const plot = page.locator('figure[data-plot="sweep"] svg');
+  await plot.waitFor();
+  // The mean lines are the polylines with one vertex per swept value: I first, then C.
+  const lines = polylines(await plot.evaluate((svg) => svg.outerHTML)).filter((l) => l.length === points.length);
+  assert.ok(lines.length >= 2, `two mean lines of ${points.length} points (${lines.length})`);
+  const [iLine, cLine] = lines;
+  const xs = points.map((p) => p.value);
+  // x: the swept values on a linear or a log axis; y: the means (pixels grow downwards).
+  const xMisfit = Math.min(affineMisfit(xs, iLine.map((p) => p[0])), affineMisfit(xs.map(Math.log), iLine.map((p) => p[0])));
+  assert.ok(xMisfit < 1.5, `x positions follow the swept values (${xMisfit} px)`);
+  assert.ok(affineMisfit(points.map((p) => p.mi_bits_mean), iLine.map((p) => p[1])) < 1.5, 'I line = mean I per value');
+  assert.ok(affineMisfit(points.map((p) => p.correlation_rms_mean), cLine.map((p) => p[1])) < 1.5, 'C line = mean C per value');
+});
+
+test('the lif progress bar never goes back at an epoch boundary', async () => {
+  const id = await submit('lif', 'progress check', {
+    dataset: { builtin: 'mnist10k' }, split: { train: 8000, test: 500 }, encoding: { type: 'poisson', steps: 25 },
+    layers: [{ type: 'lif', units: 128 }], batch_size: 64, epochs: 40, seed: 4, checkpoint_every: 1,
+  });
+  await open(`#/jobs/${id}`);
+  const bar = '[role="progressbar"][aria-label="Job progress"]';
+  await page.locator(bar).waitFor();
+  await page.evaluate((sel) => {
+    window.seen = [];
+    window.recorder = setInterval(() => {
+      const v = Number(document.querySelector(sel)?.getAttribute('aria-valuenow'));
+      if (Number.isFinite(v) && window.seen.at(-1) !== v) window.seen.push(v);
+    }, 20);
+  }, bar);
+  // Three epochs of forty (7.5 %) cross at least two epoch boundaries; then the job is stopped.
+  await page.waitForFunction(() => (window.seen.at(-1) || 0) >= 8, null, { timeout: 120000 });
+  const seen = await page.evaluate(() => { clearInterval(window.recorder); return window.seen; });
+  await fetch(`${server.base}/v1/jobs/${id}/cancel`, { method: 'POST' });
+  assert.ok(seen.length >= 3, `several values seen: ${seen}`);
+  for (let i = 1; i < seen.length; i += 1) assert.ok(seen[i] >= seen[i - 1], `the bar went back: ${seen.join(' → ')}`);
+});
+
 test('no page raised a script error', () => {
   assert.deepEqual(pageErrors, []);
 });
