@@ -96,7 +96,8 @@ async fn results_columns_sort_search_and_offset_paging() {
     // either direction.
     let later = submit_named(&s, "later", 1.5).await;
     let (status, _) = s.post(&format!("/v1/jobs/{later}/cancel"), json!({})).await;
-    assert!(status < 300, "cancel: {status}");
+    // 409: the job had already succeeded (a 4-neuron exact job takes milliseconds).
+    assert!(status < 300 || status == 409, "cancel: {status}");
     let job = s.wait_status(&later, &["cancelled", "succeeded"], 30).await;
     if job["status"] == "cancelled" {
         for order in ["asc", "desc"] {
