@@ -141,6 +141,18 @@ test('a dataset uploads with a progress bar, is listed and can be picked in the 
   assert.deepEqual(job.spec.dataset, { id: datasetId });
 });
 
+/** Runs in the page: the preview's ink in all and within 2 rows of the middle row (14 of 28). */
+function previewInk() {
+  const c = document.querySelector('#p-preview');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let total = 0; let centre = 0;
+  for (let y = 0; y < c.height; y += 1) for (let x = 0; x < c.width; x += 1) {
+    const v = d[4 * (y * c.width + x)];
+    total += v; if (Math.abs(y - 14) <= 2) centre += v;
+  }
+  return { total, centre };
+}
+
 test('the predict page draws a digit and shows class probabilities of the trained model', async () => {
   await open(`#/jobs/${modelJob}`);
   await page.locator('#try-model').click();
@@ -156,16 +168,7 @@ test('the predict page draws a digit and shows class probabilities of the traine
   for (let x = 40; x <= 240; x += 20) await page.mouse.move(box.x + x, box.y + 140);
   await page.mouse.up();
   // The model input is centred by mass: ink on the middle row of the 28 × 28 preview.
-  const ink = await page.evaluate(() => {
-    const c = document.querySelector('#p-preview');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let total = 0; let centre = 0;
-    for (let y = 0; y < c.height; y += 1) for (let x = 0; x < c.width; x += 1) {
-      const v = d[4 * (y * c.width + x)];
-      total += v; if (Math.abs(y - 14) <= 2) centre += v;
-    }
-    return { total, centre };
-  });
+  const ink = await page.evaluate(previewInk);
   assert.ok(ink.total > 0, 'the preview has ink');
   assert.ok(ink.centre / ink.total > 0.9, `ink is centred vertically (${JSON.stringify(ink)})`);
   // A scan (dark ink on light, off-white paper, wider than tall) loads as the same kind of input:
@@ -179,16 +182,7 @@ test('the predict page draws a digit and shows class probabilities of the traine
     return c.toDataURL('image/png').split(',')[1];
   });
   await page.locator('#p-file').setInputFiles({ name: 'scan.png', mimeType: 'image/png', buffer: Buffer.from(scan, 'base64') });
-  await page.waitForFunction(() => {
-    const c = document.querySelector('#p-preview');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let total = 0; let centre = 0;
-    for (let y = 0; y < c.height; y += 1) for (let x = 0; x < c.width; x += 1) {
-      const v = d[4 * (y * c.width + x)];
-      total += v; if (Math.abs(y - 14) <= 2) centre += v;
-    }
-    return total > 0 && centre / total > 0.9;
-  });
+  await page.waitForFunction(`(() => { const ink = (${previewInk})(); return ink.total > 0 && ink.centre / ink.total > 0.9; })()`);
   await page.locator('#p-predict').click();
   await page.locator('table.probs').waitFor();
   const probs = await page.$$eval('table.probs tbody tr', (rows) => rows.map((r) => Number(r.querySelector('td').textContent)));
