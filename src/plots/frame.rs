@@ -126,6 +126,25 @@ pub fn plot_rect(chart: &XyChart) -> Rect {
     (x.start, y.start, x.end, y.end)
 }
 
+/// The layout of a figure of one chart: its data area and its legend, drawn (when the figure
+/// reserved a strip for one) level with the chart's top.
+pub fn single_chart_layout(
+    chart: &XyChart,
+    legend: Option<LegendArea>,
+    theme: &Theme,
+    entries: &[Entry],
+) -> DrawResult<Layout> {
+    let plot = plot_rect(chart);
+    let legend = match legend {
+        Some(l) => draw_legend(&l, theme, entries, plot.1)?,
+        None => None,
+    };
+    Ok(Layout {
+        plots: vec![plot],
+        legend,
+    })
+}
+
 /// What a legend entry's key looks like.
 #[derive(Debug, Clone, Copy)]
 pub enum Key {
@@ -181,6 +200,15 @@ fn text_width(theme: &Theme, text: &str) -> i32 {
 
 fn entry_width(theme: &Theme, label: &str) -> i32 {
     key_width(theme) + (theme.legend * 0.5) as i32 + text_width(theme, label)
+}
+
+/// Width of the widest legend entry (key, gap and label).
+fn widest_entry(theme: &Theme, labels: &[&str]) -> i32 {
+    labels
+        .iter()
+        .map(|l| entry_width(theme, l))
+        .max()
+        .unwrap_or(0)
 }
 
 fn row_height(theme: &Theme) -> i32 {
@@ -245,11 +273,7 @@ pub fn reserve_legend<'b>(
     let (w, h) = area.dim_in_pixel();
     match side(theme, w, labels) {
         Side::Right => {
-            let widest = labels
-                .iter()
-                .map(|l| entry_width(theme, l))
-                .max()
-                .unwrap_or(0);
+            let widest = widest_entry(theme, labels);
             let strip = (widest + 3 * padding(theme)) as u32;
             let (chart, legend) = area.split_horizontally(w.saturating_sub(strip));
             (
@@ -332,11 +356,7 @@ pub fn draw_legend(
     // Each entry's row centre (box coordinates), the box's size and its corner in the strip.
     let (positions, box_w, box_h, origin): (Vec<Pixel>, i32, i32, Pixel) = match legend.side {
         Side::Right => {
-            let widest = labels
-                .iter()
-                .map(|l| entry_width(theme, l))
-                .max()
-                .unwrap_or(0);
+            let widest = widest_entry(theme, &labels);
             let pos = (0..entries.len())
                 .map(|k| (pad, pad + row / 2 + k as i32 * row))
                 .collect();

@@ -3,7 +3,7 @@
 use plotters::prelude::*;
 
 use super::frame::{
-    Axes, Entry, Grid, Key, Layout, draw_axes, draw_legend, plot_rect, reserve_legend, xy_chart,
+    Axes, Entry, Grid, Key, Layout, draw_axes, reserve_legend, single_chart_layout, xy_chart,
 };
 use super::style::{self, Area, DrawResult, Theme, palette};
 use super::{Bins, HistogramFigure};
@@ -118,15 +118,7 @@ pub fn draw(area: &Area, theme: &Theme, fig: &HistogramFigure) -> DrawResult<Lay
                 .map(|&(a, b, c)| Rectangle::new([(a, 0.0), (b, c)], colour.stroke_width(1))),
         )?;
     }
-    let plot = plot_rect(&chart);
-    let legend = match legend {
-        Some(l) => draw_legend(&l, theme, &entries, plot.1)?,
-        None => None,
-    };
-    Ok(Layout {
-        plots: vec![plot],
-        legend,
-    })
+    single_chart_layout(&chart, legend, theme, &entries)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::RasterFigure;
 use super::frame::{
-    Axes, Entry, Grid, Key, Layout, draw_axes, draw_legend, plot_rect, reserve_legend, xy_chart,
+    Axes, Entry, Grid, Key, Layout, draw_axes, reserve_legend, single_chart_layout, xy_chart,
 };
 use super::style::{self, Area, DrawResult, Theme, palette};
 
@@ -93,15 +93,7 @@ pub fn draw(area: &Area, theme: &Theme, fig: &RasterFigure) -> DrawResult<Layout
             )))?;
         }
     }
-    let plot = plot_rect(&chart);
-    let legend = match legend {
-        Some(l) => draw_legend(&l, theme, &entries, plot.1)?,
-        None => None,
-    };
-    Ok(Layout {
-        plots: vec![plot],
-        legend,
-    })
+    single_chart_layout(&chart, legend, theme, &entries)
 }
 
 #[cfg(test)]
